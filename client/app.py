@@ -1,0 +1,86 @@
+"""The privfl ClientApp: what every data site runs (simulation and deployment alike)."""
+
+from __future__ import annotations
+
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from client.dp_plan import plan_dp
+from client.local_data import load_local_data
+from client.local_training import open_ledger, train_round
+from client.mods.refusals import refusals_mod
+from client.site import load_site_settings
+from conf import protocol
+from conf.run_config import from_run_config
+from tasks.registry import get_task
+from tasks.training import evaluate as evaluate_model
+
+app = ClientApp(mods=[refusals_mod])
+
+
+@app.query(protocol.PREFLIGHT)
+def preflight(msg: Message, context: Context) -> Message:
+    """Before round 1: check settings, data, δ and that the budget covers the whole run."""
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    data = load_local_data(cfg, settings)
+    record = {"site": settings.site, protocol.STATUS: protocol.OK}
+    if cfg.privacy.name != "none":
+        plan = plan_dp(cfg, settings, len(data.train))
+        open_ledger(cfg, settings).check_affordable(plan.run_events(_run_id(context)))
+        record["noise_multiplier"] = plan.noise_multiplier
+    return Message(RecordDict({protocol.SITE: ConfigRecord(record)}), reply_to=msg)
+
+
+@app.train()
+def train(msg: Message, context: Context) -> Message:
+    """One round of local (DP-)SGD; the ledger is charged before training starts."""
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    data = load_local_data(cfg, settings)
+    config = msg.content[protocol.CONFIG]
+    result = train_round(
+        cfg,
+        settings,
+        data,
+        msg.content[protocol.ARRAYS],
+        run_id=_run_id(context),
+        server_round=int(config["server-round"]),
+        proximal_mu=float(config.get("proximal-mu", 0.0)),
+    )
+    site = {"site": settings.site, protocol.STATUS: protocol.OK}
+    if result.privacy is not None:
+        site.update(result.privacy.to_record())
+    metrics = MetricRecord({
+        protocol.NUM_EXAMPLES: len(data.train),
+        "train-loss": result.stats.loss,
+    })
+    content = RecordDict({
+        protocol.ARRAYS: result.arrays,
+        protocol.METRICS: metrics,
+        protocol.SITE: ConfigRecord(site),
+    })
+    return Message(content, reply_to=msg)
+
+
+@app.evaluate()
+def evaluate(msg: Message, context: Context) -> Message:
+    """Evaluate the global model on the site's local test split."""
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    data = load_local_data(cfg, settings)
+    model = get_task(cfg.task).build_model()
+    model.load_state_dict(msg.content[protocol.ARRAYS].to_torch_state_dict())
+    stats = evaluate_model(model, data.test)
+    metrics = MetricRecord({
+        protocol.NUM_EXAMPLES: stats.examples,
+        "eval-loss": stats.loss,
+        "eval-accuracy": stats.accuracy,
+    })
+    site = ConfigRecord({"site": settings.site, protocol.STATUS: protocol.OK})
+    return Message(RecordDict({protocol.METRICS: metrics, protocol.SITE: site}), reply_to=msg)
+
+
+def _run_id(context: Context) -> str:
+    return str(context.run_id)
+

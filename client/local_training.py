@@ -1,0 +1,107 @@
+"""One round of local training at a site: plain SGD or DP-SGD with a write-ahead charge."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import torch
+from flwr.app import ArrayRecord
+from torch import nn
+from torch.utils.data import DataLoader
+
+from client.dp_plan import plan_dp
+from client.local_data import LocalData
+from conf.protocol import SitePrivacyReport
+from conf.schema import ExperimentConfig
+from conf.site import SiteSettings
+from privacy.dpsgd import make_private, noise_generator
+from privacy.ledger import Ledger
+from tasks.registry import get_task
+from tasks.training import TrainStats, proximal_pull, train_epochs
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """What a site sends back after a training round."""
+
+    arrays: ArrayRecord
+    stats: TrainStats
+    privacy: SitePrivacyReport | None
+
+
+def open_ledger(cfg: ExperimentConfig, settings: SiteSettings) -> Ledger:
+    """The site's ledger; refuses a δ, accountant or budget it was not created with."""
+    return Ledger.open(
+        settings.ledger_path,
+        site=settings.site,
+        delta=settings.delta,
+        accountant=cfg.privacy.accountant,
+        budget=settings.budget,
+    )
+
+
+def train_round(
+    cfg: ExperimentConfig,
+    settings: SiteSettings,
+    data: LocalData,
+    arrays: ArrayRecord,
+    run_id: str,
+    server_round: int,
+    proximal_mu: float,
+) -> RoundResult:
+    """Train the global model on the site's rows for ``cfg.local_epochs`` epochs."""
+    model = get_task(cfg.task).build_model()
+    model.load_state_dict(arrays.to_torch_state_dict())
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=cfg.task.learning_rate, momentum=cfg.task.momentum
+    )
+    after_step = None
+    if proximal_mu > 0:
+        anchor = [p.detach().clone() for p in model.parameters()]
+        after_step = proximal_pull(anchor, proximal_mu, cfg.task.learning_rate)
+    if cfg.privacy.name == "none":
+        loader = DataLoader(data.train, batch_size=cfg.task.batch_size, shuffle=True)
+        stats = train_epochs(model, loader, optimizer, nn.CrossEntropyLoss(),
+                             cfg.local_epochs, after_step)
+        return RoundResult(ArrayRecord(model.state_dict()), stats, None)
+
+    plan = plan_dp(cfg, settings, len(data.train))
+    ledger = open_ledger(cfg, settings)
+    ledger.charge(plan.event(run_id, server_round))  # write-ahead: before any training
+    private = make_private(
+        model,
+        optimizer,
+        data.train,
+        batch_size=cfg.task.batch_size,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=cfg.privacy.max_grad_norm,
+        grad_sample_mode=cfg.privacy.grad_sample_mode,
+        generator=noise_generator(_debug_seed(cfg, settings, server_round)),
+    )
+    stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,
+                         cfg.local_epochs, after_step)
+    model = private.close()
+    report = SitePrivacyReport(
+        site=settings.site,
+        mechanism="dp_sgd",
+        noise_multiplier=plan.noise_multiplier,
+        sample_rate=plan.sample_rate,
+        steps=sum(e.steps for e in ledger.events if e.run_id == run_id),
+        run_epsilon=ledger.run_epsilon(run_id),
+        lifetime_epsilon=ledger.spent(),
+        delta=ledger.delta,
+        accountant=ledger.accountant,
+        budget=ledger.budget,
+        remaining=ledger.remaining(),
+        private=cfg.private,
+    )
+    return RoundResult(ArrayRecord(model.state_dict()), stats, report)
+
+
+def _debug_seed(cfg: ExperimentConfig, settings: SiteSettings, server_round: int) -> int | None:
+    """None (OS entropy) unless ``reproducible=true``, which seeds per site and round."""
+    if not cfg.reproducible:
+        return None
+    digest = hashlib.sha256(f"{cfg.seed}/{settings.site}/{server_round}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1

@@ -1,0 +1,1 @@
+"""ClientApp mods (middleware around the handlers)."""

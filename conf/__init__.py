@@ -1,0 +1,1 @@
+"""Hydra config groups, experiment presets and the typed schema every command validates."""

@@ -1,0 +1,60 @@
+"""Record keys and payloads the ServerApp and the ClientApp share.
+
+Every reply from a site carries a ConfigRecord under :data:`SITE` with the site's name
+and :data:`STATUS`. A refusal carries only that record (kind + reason); a training
+reply adds the site's privacy report (:class:`SitePrivacyReport`) to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+ARRAYS = "arrays"
+METRICS = "metrics"
+CONFIG = "config"
+SITE = "site"
+NUM_EXAMPLES = "num-examples"
+
+STATUS = "status"
+OK = "ok"
+REFUSED = "refused"
+KIND = "kind"
+REASON = "reason"
+
+PREFLIGHT = "preflight"
+ACTION = "action"
+
+
+@dataclass(frozen=True)
+class SitePrivacyReport:
+    """What a site reports about its record-level privacy spend after a round.
+
+    ``run_epsilon`` is what this run added; ``lifetime_epsilon`` covers every event in
+    the site's ledger. Both are (ε, δ)-DP at unit=record under ``accountant``.
+    """
+
+    site: str
+    mechanism: str
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    run_epsilon: float
+    lifetime_epsilon: float
+    delta: float
+    accountant: str
+    budget: float
+    remaining: float
+    private: bool
+    unit: str = "record"
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain values for a Flower ConfigRecord."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, record: Any) -> SitePrivacyReport:
+        """Rebuild from a ConfigRecord (extra keys such as status are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: record[k] for k in names if k in record})

@@ -1,0 +1,142 @@
+"""The typed experiment schema: frozen dataclasses, one per config group.
+
+Every command builds an :class:`ExperimentConfig` with :func:`conf.validate.validate`
+before anything starts; a bad value stops with one line naming the key, the value and
+what is allowed. Allowed ranges live beside each field as ``metadata``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TaskName = Literal["digits", "tabular", "csv"]
+StrategyName = Literal["fedavg", "fedprox", "fedadam"]
+PrivacyName = Literal["dp_sgd", "none"]
+AccountantName = Literal["rdp", "prv"]
+GradSampleMode = Literal["hooks", "ew", "functorch", "ghost"]
+PartitionName = Literal["iid", "dirichlet"]
+FeatureType = Literal["numeric", "categorical"]
+
+
+def positive() -> dict:
+    """Metadata for a value that must be > 0."""
+    return {"gt": 0}
+
+
+def fraction() -> dict:
+    """Metadata for a value in (0, 1]."""
+    return {"gt": 0, "le": 1}
+
+
+def open_fraction() -> dict:
+    """Metadata for a value in (0, 1)."""
+    return {"gt": 0, "lt": 1}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One declared input column. Numeric columns are scaled from the declared
+    ``[low, high]`` (public knowledge, never fitted on data); categorical columns are
+    one-hot encoded over the declared ``levels``."""
+
+    name: str
+    type: FeatureType
+    levels: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """The label column and its declared classes (compared as strings)."""
+
+    name: str
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """What to learn: the model, its data and local optimiser settings."""
+
+    name: TaskName
+    batch_size: int = field(default=16, metadata={"ge": 1})
+    learning_rate: float = field(default=0.05, metadata=positive())
+    momentum: float = field(default=0.0, metadata={"ge": 0, "lt": 1})
+    test_fraction: float = field(default=0.2, metadata=open_fraction())
+    path: str | None = None
+    features: tuple[FeatureSpec, ...] = ()
+    label: LabelSpec | None = None
+    hidden_units: int = field(default=64, metadata={"ge": 1})
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Which Flower strategy aggregates, and how sites are sampled each round."""
+
+    name: StrategyName
+    fraction_train: float = field(default=1.0, metadata=fraction())
+    fraction_evaluate: float = field(default=1.0, metadata=fraction())
+    round_timeout: float = field(default=600.0, metadata=positive())
+    proximal_mu: float = field(default=0.0, metadata={"ge": 0})
+    eta: float = field(default=0.1, metadata=positive())
+    eta_l: float = field(default=0.1, metadata=positive())
+    beta_1: float = field(default=0.9, metadata={"ge": 0, "lt": 1})
+    beta_2: float = field(default=0.99, metadata={"ge": 0, "lt": 1})
+    tau: float = field(default=1e-3, metadata=positive())
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Record-level DP-SGD at each site (or none)."""
+
+    name: PrivacyName
+    epsilon: float = field(default=3.0, metadata=positive())
+    delta: float = field(default=1e-5, metadata=open_fraction())
+    accountant: AccountantName = "rdp"
+    max_grad_norm: float = field(default=1.0, metadata=positive())
+    grad_sample_mode: GradSampleMode = "hooks"
+    site_budget: float = field(default=10.0, metadata=positive())
+
+
+@dataclass(frozen=True)
+class PartitionConfig:
+    """How a pooled table is split across simulated sites."""
+
+    name: PartitionName
+    alpha: float = field(default=0.5, metadata=positive())
+    min_site_rows: int = field(default=10, metadata={"ge": 1})
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Settings of the Simulation Runtime (Ray backend) and of the simulated data."""
+
+    server_test_fraction: float = field(default=0.2, metadata=open_fraction())
+    ledger_dir: str | None = None
+    cpus_per_site: float = field(default=1.0, metadata=positive())
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: the root of the composed Hydra config."""
+
+    task: TaskConfig
+    strategy: StrategyConfig
+    privacy: PrivacyConfig
+    partition: PartitionConfig
+    simulation: SimulationConfig
+    sites: int = field(default=10, metadata={"ge": 2})
+    rounds: int = field(default=10, metadata={"ge": 1})
+    local_epochs: int = field(default=1, metadata={"ge": 1})
+    min_sites: int = field(default=2, metadata={"ge": 1})
+    seed: int = 0
+    reproducible: bool = False
+    output_dir: str = "."
+    server_test_data: str | None = None
+
+    @property
+    def private(self) -> bool:
+        """True when the run may claim DP: DP-SGD on and noise drawn from OS entropy."""
+        return self.privacy.name != "none" and not self.reproducible

@@ -1,0 +1,141 @@
+"""Build the typed schema from a plain mapping, checking every value.
+
+Errors are one line: ``<key>=<value>: <what is allowed>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar, get_args, get_origin
+
+from conf.errors import ConfigError
+from conf.schema import ExperimentConfig
+
+T = TypeVar("T")
+
+_BOUNDS = {"gt": (">", float.__gt__), "ge": (">=", float.__ge__),
+           "lt": ("<", float.__lt__), "le": ("<=", float.__le__)}
+
+
+def validate(raw: Mapping[str, Any]) -> ExperimentConfig:
+    """Validate a composed config (Hydra's, or one rebuilt from a run_config)."""
+    cfg = build(ExperimentConfig, raw, "")
+    if cfg.min_sites > cfg.sites:
+        raise ConfigError(
+            f"min_sites={cfg.min_sites}: must be <= sites ({cfg.sites}); lower min_sites "
+            "or raise sites"
+        )
+    return cfg
+
+
+def build(cls: type[T], raw: Any, prefix: str) -> T:
+    """Build dataclass ``cls`` from ``raw``, rejecting unknown keys and bad values."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{prefix or 'config'}={raw!r}: must be a mapping of keys to values")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{_key(prefix, unknown[0])}: unknown key; allowed keys are {', '.join(fields)}"
+        )
+    values = {}
+    for name, f in fields.items():
+        key = _key(prefix, name)
+        if name not in raw:
+            if not _has_default(f):
+                raise _missing(key)
+            continue
+        value = _convert(raw[name], hints[name], key)
+        _check_bounds(value, f.metadata, key)
+        values[name] = value
+    return cls(**values)
+
+
+def _missing(key: str) -> ConfigError:
+    return ConfigError(f"{key}: missing; set it on the command line, e.g. {key}=...")
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _has_default(f: dataclasses.Field) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+
+
+def _allows_none(tp: Any) -> bool:
+    return type(None) in get_args(tp)
+
+
+def _convert(value: Any, tp: Any, key: str) -> Any:
+    """Convert ``value`` to annotation ``tp`` or raise a one-line ConfigError."""
+    if value == "???":
+        raise _missing(key)
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if value is None:
+            if _allows_none(tp):
+                return None
+            raise _missing(key)
+        return _convert(value, options[0], key)
+    if value is None:
+        raise _missing(key)
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{key}={value!r}: unknown; allowed: {', '.join(map(str, allowed))}")
+        return value
+    if origin is tuple:
+        item_type = get_args(tp)[0]
+        if isinstance(value, str | bytes) or not isinstance(value, typing.Sequence):
+            raise ConfigError(f"{key}={value!r}: must be a list")
+        return tuple(_convert(v, item_type, f"{key}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, key)
+    return _convert_scalar(value, tp, key)
+
+
+def _convert_scalar(value: Any, tp: type, key: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}={value!r}: must be true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}={value!r}: must be a whole number")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ConfigError(f"{key}={value!r}: must be a finite number")
+            return number
+        raise ConfigError(f"{key}={value!r}: must be a number")
+    if tp is str:
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key}={value!r}: must be a non-empty string")
+    raise TypeError(f"schema type {tp!r} of {key} is not supported")
+
+
+def _check_bounds(value: Any, metadata: Mapping[str, Any], key: str) -> None:
+    if value is None or not metadata:
+        return
+    broken = [
+        f"{symbol} {metadata[name]:g}"
+        for name, (symbol, holds) in _BOUNDS.items()
+        if name in metadata and not holds(float(value), float(metadata[name]))
+    ]
+    if broken:
+        allowed = " and ".join(
+            f"{symbol} {metadata[name]:g}" for name, (symbol, _) in _BOUNDS.items()
+            if name in metadata
+        )
+        raise ConfigError(f"{key}={value!r}: out of range; must be {allowed}")

@@ -1,0 +1,88 @@
+"""Human and machine readable views of a site's ledger (``privfl ledger PATH``)."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from privacy.ledger import UNIT, Ledger, LedgerEntry
+
+
+def ledger_summary(ledger: Ledger) -> dict[str, Any]:
+    """JSON-able facts of ``ledger``: settings, ε spent and remaining, and one row per run.
+
+    Each run lists its charged rounds (0 = a release outside rounds), mechanisms, the
+    distinct σ and q it used, its total steps, and ``epsilon``: the ε of its charges alone.
+    """
+    runs: dict[str, list[LedgerEntry]] = {}
+    for entry in ledger.entries:
+        runs.setdefault(entry.event.run_id, []).append(entry)
+    return {
+        "site": ledger.site,
+        "path": str(ledger.path),
+        "unit": UNIT,
+        "delta": ledger.delta,
+        "accountant": ledger.accountant,
+        "budget": ledger.budget,
+        "spent": ledger.spent(),
+        "remaining": ledger.remaining(),
+        "created": ledger.created,
+        "charges": len(ledger.entries),
+        "runs": [_run_summary(ledger, run_id, entries) for run_id, entries in runs.items()],
+    }
+
+
+def _run_summary(ledger: Ledger, run_id: str, entries: list[LedgerEntry]) -> dict[str, Any]:
+    history = [h for entry in entries for h in entry.event.accountant_history()]
+    return {
+        "run_id": run_id,
+        "rounds": sorted({entry.event.round for entry in entries}),
+        "mechanisms": _unique(entry.event.mechanism for entry in entries),
+        "noise_multipliers": _unique(sigma for sigma, _, _ in history),
+        "sample_rates": _unique(q for _, q, _ in history),
+        "steps": sum(steps for _, _, steps in history),
+        "epsilon": ledger.run_epsilon(run_id),
+        "first_charged_at": entries[0].charged_at,
+        "last_charged_at": entries[-1].charged_at,
+    }
+
+
+def _unique(values: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(values))
+
+
+def format_ledger(ledger: Ledger) -> str:
+    """A printable report: settings, ε spent and remaining, then the history by run."""
+    s = ledger_summary(ledger)
+    unit = f"({s['accountant']}, δ={s['delta']:g}, unit={s['unit']})"
+    lines = [
+        f"privacy ledger of site {s['site']!r}",
+        f"  file             {s['path']}",
+        f"  unit             {s['unit']} (record-level DP)",
+        f"  δ                {s['delta']:g}",
+        f"  accountant       {s['accountant']}",
+        f"  lifetime budget  ε {s['budget']:.4g} {unit}",
+        f"  ε spent          {s['spent']:.4g} {unit}",
+        f"  ε remaining      {s['remaining']:.4g} {unit}",
+        "",
+    ]
+    if not s["runs"]:
+        return "\n".join([*lines, "history: no charges yet", ""])
+    header = ["run id", "rounds charged", "mechanism", "σ", "q", "steps", f"ε run alone {unit}"]
+    rows = [
+        [
+            run["run_id"],
+            str(sum(1 for r in run["rounds"] if r > 0)),
+            ", ".join(run["mechanisms"]),
+            ", ".join(f"{x:.4g}" for x in run["noise_multipliers"]),
+            ", ".join(f"{x:.4g}" for x in run["sample_rates"]),
+            str(run["steps"]),
+            f"{run['epsilon']:.4g}",
+        ]
+        for run in s["runs"]
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    table = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    title = f"history: {s['charges']} charge(s) in {len(rows)} run(s)"
+    return "\n".join([*lines, title, *table, ""])

@@ -1,0 +1,1 @@
+"""privfl: privacy-preserving federated learning (the console script lives here)."""

@@ -1,0 +1,63 @@
+"""The privfl ServerApp: what the coordinator runs (simulation and deployment alike)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context
+from flwr.serverapp import Grid, ServerApp
+
+from conf.run_config import from_run_config
+from server.errors import TooFewSitesError
+from server.outputs import RunOutputs
+from server.preflight import preflight
+from server.privacy_summary import privacy_summary
+from server.roster import SiteRoster
+from server.round_reporter import RoundReporter
+from server.strategies.registry import build_strategy
+from server.strategies.site_guard import SiteGuard
+from server.summary import summary_text
+from tasks.io import read_table
+from tasks.registry import get_task
+
+log = logging.getLogger("privfl")
+
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Preflight the sites, run the strategy's rounds, write the run's outputs."""
+    started = time.monotonic()
+    cfg = from_run_config(context.run_config)
+    outputs = RunOutputs(Path(cfg.output_dir))
+    task = get_task(cfg.task)
+    torch.manual_seed(cfg.seed)
+    model = task.build_model()
+    test_set = task.to_dataset(read_table(cfg.server_test_data)) if cfg.server_test_data else None
+
+    roster = SiteRoster()
+    refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
+    guard = SiteGuard(build_strategy(cfg), roster, cfg.min_sites, cfg.strategy.round_timeout)
+    reporter = RoundReporter(cfg, task, test_set, guard, outputs)
+    status = "finished"
+    try:
+        guard.start(
+            grid,
+            ArrayRecord(model.state_dict()),
+            num_rounds=cfg.rounds,
+            timeout=cfg.strategy.round_timeout,
+            train_config=ConfigRecord(),
+            evaluate_fn=reporter,
+        )
+    except TooFewSitesError as stop:
+        log.warning("stopping: %s", stop)
+        status = f"stopped early ({stop})"
+    outputs.save_model("model.pt", reporter.last_state)
+    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
+    text = summary_text(cfg, reporter.rows, roster, status, time.monotonic() - started)
+    outputs.write_text("summary.txt", text)
+    print(text, end="", flush=True)

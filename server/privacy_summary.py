@@ -1,0 +1,53 @@
+"""``privacy.json``: what each site spent, under which accountant, δ and unit."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from conf.schema import ExperimentConfig
+from server.roster import SiteRoster
+
+UNCOVERED_RELEASES = (
+    "num-examples: each site's training row count (FedAvg weight) and local test row count",
+    "train-loss: each site's mean training loss per round (computed on real rows, no noise)",
+    "eval-loss and eval-accuracy: each site's metrics on its local test split per round",
+    "preflight and refusal replies: site name, status and the reason for a refusal",
+)
+
+
+def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster) -> dict[str, Any]:
+    """The JSON-able privacy record of a run."""
+    dp = cfg.privacy.name != "none"
+    return {
+        "private": cfg.private,
+        "mechanism": cfg.privacy.name,
+        "unit": "record",
+        "accountant": cfg.privacy.accountant if dp else None,
+        "target_epsilon_per_run": cfg.privacy.epsilon if dp else None,
+        "reproducible": cfg.reproducible,
+        "statement": _statement(cfg),
+        "sites": {
+            record.site: {
+                **(dataclasses.asdict(record.privacy) if record.privacy else {}),
+                "node_id": record.node_id,
+                "rounds_trained": record.rounds_trained,
+                "refusals": record.refusals,
+                "failures": record.failures,
+                "excluded": record.excluded,
+            }
+            for record in sorted(roster.sites.values(), key=lambda r: r.site)
+        },
+        "uncovered_releases": list(UNCOVERED_RELEASES),
+    }
+
+
+def _statement(cfg: ExperimentConfig) -> str:
+    if cfg.privacy.name == "none":
+        return "NOT PRIVATE: privacy=none, sites trained without differential privacy."
+    if cfg.reproducible:
+        return ("NOT PRIVATE: reproducible=true seeded the DP noise and Poisson sampling "
+                "from the config seed, so anyone with the config can regenerate them.")
+    return (f"Record-level DP-SGD at each site: each site's ε below is (ε, δ)-DP for one "
+            f"record of that site's data, accountant={cfg.privacy.accountant}, lifetime ε "
+            "composes every event in the site's ledger.")

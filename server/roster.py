@@ -1,0 +1,57 @@
+"""Who the sites are (node id -> site name) and whether they can still take part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conf.protocol import SitePrivacyReport
+
+
+@dataclass
+class SiteRecord:
+    """One site as the coordinator sees it during a run."""
+
+    node_id: int
+    site: str
+    excluded: str | None = None
+    rounds_trained: int = 0
+    refusals: int = 0
+    failures: int = 0
+    privacy: SitePrivacyReport | None = None
+
+    @property
+    def usable(self) -> bool:
+        """True while the site has not been excluded (refusal, exhausted budget)."""
+        return self.excluded is None
+
+
+class SiteRoster:
+    """The sites of this run, keyed by Flower node id."""
+
+    def __init__(self) -> None:
+        self.sites: dict[int, SiteRecord] = {}
+
+    def add(self, node_id: int, site: str) -> SiteRecord:
+        """Register a site (or return it if known)."""
+        return self.sites.setdefault(node_id, SiteRecord(node_id, site))
+
+    def get(self, node_id: int) -> SiteRecord:
+        """The record of ``node_id``; unknown nodes are registered by id."""
+        return self.add(node_id, f"node-{node_id}")
+
+    def exclude(self, node_id: int, reason: str) -> None:
+        """Leave a site out of every later round."""
+        self.get(node_id).excluded = reason
+
+    def usable_ids(self) -> list[int]:
+        """Node ids of the sites that may still be sampled."""
+        return [n for n, s in self.sites.items() if s.usable]
+
+    def label(self, node_id: int) -> str:
+        """``site-3 (node 81234)`` for log lines."""
+        return f"{self.get(node_id).site} (node {node_id})"
+
+    def max_run_epsilon(self) -> float | None:
+        """The highest ε this run added at any site, or None without DP."""
+        spent = [s.privacy.run_epsilon for s in self.sites.values() if s.privacy]
+        return max(spent) if spent else None

@@ -1,0 +1,1 @@
+"""Flower strategies by name, and privfl's strategy decorators."""

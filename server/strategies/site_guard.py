@@ -1,0 +1,158 @@
+"""A strategy decorator that keeps a run going when sites fail, refuse or run dry.
+
+It wraps any Flower strategy without forking it: sampling sees only usable sites;
+replies are screened before the inner strategy aggregates them. A site that errors
+or does not reply is logged by name, node id and reason and left out of that round;
+a site that refuses (budget exhausted, δ too large, bad data) is left out of every
+later round. When fewer than ``min_sites`` usable sites remain, the run stops with
+:class:`~server.errors.TooFewSitesError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import Strategy
+
+from conf import protocol
+from conf.protocol import SitePrivacyReport
+from server.errors import TooFewSitesError
+from server.roster import SiteRoster
+
+log = logging.getLogger("privfl")
+
+
+@dataclass
+class RoundLog:
+    """Who took part in one round, and what the sites' evaluation said."""
+
+    server_round: int
+    sampled: list[str] = field(default_factory=list)
+    trained: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
+    federated_evaluation: dict[str, float] = field(default_factory=dict)
+
+
+class _UsableSitesGrid:
+    """A view of the grid whose node list holds only usable sites."""
+
+    def __init__(self, grid: Grid, roster: SiteRoster) -> None:
+        self._grid = grid
+        self._roster = roster
+
+    def get_node_ids(self) -> list[int]:
+        return self._roster.usable_ids()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
+
+
+class SiteGuard(Strategy):
+    """Decorates ``inner`` with failure screening and site exclusion."""
+
+    def __init__(self, inner: Strategy, roster: SiteRoster, min_sites: int,
+                 timeout: float) -> None:
+        self.inner = inner
+        self.roster = roster
+        self.min_sites = min_sites
+        self.timeout = timeout
+        self.rounds: list[RoundLog] = []
+        self._expected: list[int] = []
+
+    @property
+    def current(self) -> RoundLog:
+        """The log of the round in progress."""
+        return self.rounds[-1]
+
+    def summary(self) -> None:
+        self.inner.summary()
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                        grid: Grid) -> Iterable[Message]:
+        self.rounds.append(RoundLog(server_round))
+        messages = self._configure(self.inner.configure_train, server_round, arrays, config,
+                                   grid)
+        self.current.sampled = [self.roster.get(n).site for n in self._expected]
+        return messages
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]
+                        ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        valid = self._screen(replies, "train")
+        for msg in valid:
+            record = self.roster.get(msg.metadata.src_node_id)
+            record.rounds_trained += 1
+            self.current.trained.append(record.site)
+            site = msg.content[protocol.SITE]
+            if "run_epsilon" in site:
+                record.privacy = SitePrivacyReport.from_record(site)
+        return self.inner.aggregate_train(server_round, valid)
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                           grid: Grid) -> Iterable[Message]:
+        return self._configure(self.inner.configure_evaluate, server_round, arrays, config,
+                               grid)
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]
+                           ) -> MetricRecord | None:
+        metrics = self.inner.aggregate_evaluate(server_round, self._screen(replies, "evaluate"))
+        if metrics is not None:
+            self.current.federated_evaluation = {k: float(v) for k, v in metrics.items()}
+        return metrics
+
+    def _configure(self, configure, server_round, arrays, config, grid) -> list[Message]:
+        usable = self.roster.usable_ids()
+        if len(usable) < self.min_sites:
+            excluded = "; ".join(
+                f"{s.site}: {s.excluded}" for s in self.roster.sites.values() if not s.usable
+            )
+            raise TooFewSitesError(
+                f"only {len(usable)} usable site(s) left before round {server_round}, "
+                f"min_sites={self.min_sites}; excluded: {excluded or 'none'}"
+            )
+        messages = list(configure(server_round, arrays, config,
+                                  _UsableSitesGrid(grid, self.roster)))
+        self._expected = [m.metadata.dst_node_id for m in messages]
+        return messages
+
+    def _screen(self, replies: Iterable[Message], stage: str) -> list[Message]:
+        """Drop (and log) errors, refusals and missing replies; return the rest."""
+        valid: list[Message] = []
+        answered: set[int] = set()
+        for msg in replies:
+            node = msg.metadata.src_node_id
+            answered.add(node)
+            if msg.has_error():
+                self._fail(node, stage, msg.error.reason)
+            elif msg.content[protocol.SITE][protocol.STATUS] == protocol.REFUSED:
+                self._refuse(node, stage, msg.content[protocol.SITE])
+            else:
+                valid.append(msg)
+        for node in self._expected:
+            if node not in answered:
+                self._fail(node, stage, f"no reply within {self.timeout:g} s")
+        return valid
+
+    def _fail(self, node: int, stage: str, reason: str) -> None:
+        record = self.roster.get(node)
+        record.failures += 1
+        reason = reason.strip().splitlines()[-1] if reason.strip() else "unknown error"
+        log.warning("%s failed in %s: %s; left out of this round",
+                    self.roster.label(node), stage, reason)
+        self.current.failed.append({"site": record.site, "stage": stage, "reason": reason})
+
+    def _refuse(self, node: int, stage: str, site: ConfigRecord) -> None:
+        record = self.roster.get(node)
+        record.site = str(site["site"])
+        record.refusals += 1
+        reason = str(site[protocol.REASON])
+        self.roster.exclude(node, reason)
+        log.warning("%s refused %s: %s; left out of later rounds",
+                    self.roster.label(node), stage, reason)
+        self.current.refused.append({"site": record.site, "stage": stage,
+                                     "kind": str(site[protocol.KIND]), "reason": reason})

@@ -1,0 +1,35 @@
+"""The short summary printed (and saved as ``summary.txt``) at the end of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conf.schema import ExperimentConfig
+from server.roster import SiteRoster
+from server.round_reporter import epsilon_label
+
+
+def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: SiteRoster,
+                 status: str, seconds: float) -> str:
+    """A few lines: outcome, final metrics, privacy spent, participation, files."""
+    lines = [f"privfl run {status}: {len(rows)}/{cfg.rounds} rounds, task={cfg.task.name}, "
+             f"strategy={cfg.strategy.name}, {len(roster.sites)} sites, {seconds:.1f} s"]
+    if rows and rows[-1]["accuracy"] is not None:
+        last = rows[-1]
+        lines.append(f"final global accuracy {last['accuracy']:.4f}, loss {last['loss']:.4f} "
+                     "(server held-out test set)")
+    reports = [s.privacy for s in roster.sites.values() if s.privacy]
+    if cfg.privacy.name == "none":
+        lines.append("privacy: none (NOT private)")
+    elif reports:
+        run_eps = [r.run_epsilon for r in reports]
+        life = [r.lifetime_epsilon for r in reports]
+        lines.append(f"privacy: ε added by this run per site {min(run_eps):.3f}..{max(run_eps):.3f}"
+                     f", lifetime ε up to {max(life):.3f} ({epsilon_label(cfg)})")
+        if cfg.reproducible:
+            lines.append("WARNING: reproducible=true seeded the DP noise: this run is NOT private")
+    excluded = [s for s in roster.sites.values() if not s.usable]
+    for s in sorted(excluded, key=lambda s: s.site):
+        lines.append(f"excluded {s.site}: {s.excluded}")
+    lines.append(f"outputs: {cfg.output_dir}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Models and datasets shared by server and sites, and partitioning across sites."""

@@ -1,0 +1,28 @@
+"""Unknown group choices stop before Hydra with one line listing what exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from conf.errors import ConfigError
+from conf.groups import check_group_overrides, group_choices
+
+
+def test_lists_group_files() -> None:
+    assert group_choices("strategy") == ["fedadam", "fedavg", "fedprox"]
+    assert {"digits", "tabular", "csv"} <= set(group_choices("task"))
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("task=imagenet", "task=imagenet: unknown; allowed: csv, digits, tabular"),
+    ("strategy=krum", "strategy=krum: unknown; allowed: fedadam, fedavg, fedprox"),
+    ("privacy=none,ldp", "privacy=ldp: unknown; allowed: dp_sgd, none"),
+])
+def test_unknown_choice(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        check_group_overrides([override])
+
+
+def test_known_choices_and_plain_values_pass() -> None:
+    check_group_overrides(["task=tabular", "strategy=fedprox", "rounds=3",
+                           "privacy.epsilon=1,3,8", "experiment=quick"])

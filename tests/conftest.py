@@ -1,0 +1,35 @@
+"""Shared fixtures: compose configs through Hydra exactly as `privfl simulate` does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import OmegaConf
+
+from conf.schema import ExperimentConfig
+from conf.validate import validate
+
+
+@pytest.fixture
+def compose_raw() -> Callable[..., dict]:
+    """Compose the Hydra config with overrides; return it as a plain resolved dict."""
+
+    def _compose(*overrides: str, output_dir: str = "/tmp/privfl-test") -> dict:
+        with initialize_config_module(config_module="conf", version_base="1.3"):
+            raw = compose("config", overrides=[*overrides, f"output_dir={output_dir}"])
+        return OmegaConf.to_container(raw, resolve=True)
+
+    return _compose
+
+
+@pytest.fixture
+def make_config(compose_raw, tmp_path: Path) -> Callable[..., ExperimentConfig]:
+    """A validated ExperimentConfig for the given overrides, outputs under tmp_path."""
+
+    def _make(*overrides: str) -> ExperimentConfig:
+        return validate(compose_raw(*overrides, output_dir=str(tmp_path)))
+
+    return _make

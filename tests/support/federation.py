@@ -1,0 +1,67 @@
+"""Run the real ServerApp against the real ClientApp over an in-process grid."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flwr.app import Context, RecordDict
+
+from client.app import app as client_app
+from conf.run_config import to_run_config
+from conf.schema import ExperimentConfig
+from server.app import app as server_app
+from simulations.site_data import write_site_data
+from tests.support.inprocess_grid import InProcessGrid
+
+FIRST_NODE = 1000
+
+
+@dataclass
+class Federation:
+    """A prepared federation: its config, grid and where things are."""
+
+    cfg: ExperimentConfig
+    grid: InProcessGrid
+    run_dir: Path
+    ledger_dir: Path
+
+    def run(self) -> None:
+        """Run the ServerApp to the end."""
+        context = Context(run_id=self.grid.run.run_id, node_id=0, node_config={},
+                          state=RecordDict(), run_config=to_run_config(self.cfg))
+        server_app(self.grid, context)
+
+    def ledger(self, site: int) -> Path:
+        return self.ledger_dir / f"site-{site}.json"
+
+
+def node_id(site: int) -> int:
+    """The node id the in-process grid gives site ``site``."""
+    return FIRST_NODE + site
+
+
+def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, float] | None = None,
+                     faults: dict[int, tuple[str, str]] | None = None,
+                     ledger_dir: Path | None = None, run_id: int | None = None) -> Federation:
+    """Write the sites' data and node configs; return a federation ready to run."""
+    data = write_site_data(cfg, root / "data")
+    run_dir = root / "run"
+    cfg = dataclasses.replace(cfg, server_test_data=str(data.server_test), output_dir=str(run_dir))
+    ledger_dir = ledger_dir or root / "ledgers"
+    budgets = budgets or {}
+    node_configs = {
+        node_id(i): {
+            "site": f"site-{i}",
+            "data-path": str(path),
+            "ledger-path": str(ledger_dir / f"site-{i}.json"),
+            "budget": budgets.get(i, cfg.privacy.site_budget),
+            "delta": cfg.privacy.delta,
+        }
+        for i, path in enumerate(data.site_files)
+    }
+    grid = InProcessGrid(client_app, run_id or secrets.randbits(62), to_run_config(cfg),
+                         node_configs, faults)
+    return Federation(cfg, grid, run_dir, ledger_dir)
