@@ -8,7 +8,6 @@ from torch.utils.data import Subset, TensorDataset
 
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
-from tasks.io import read_table
 from tasks.partition import local_split
 from tasks.registry import get_task
 
@@ -23,6 +22,6 @@ class LocalData:
 
 def load_local_data(cfg: ExperimentConfig, settings: SiteSettings) -> LocalData:
     """Read and encode the site's file; split off its local test set (seeded)."""
-    dataset: TensorDataset = get_task(cfg.task).to_dataset(read_table(settings.data_path))
+    dataset: TensorDataset = get_task(cfg.task).read_dataset(settings.data_path)
     train_idx, test_idx = local_split(len(dataset), cfg.task.test_fraction, cfg.seed)
     return LocalData(Subset(dataset, list(train_idx)), Subset(dataset, list(test_idx)))

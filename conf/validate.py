@@ -56,7 +56,8 @@ def build(cls: type[T], raw: Any, prefix: str) -> T:
 
 
 def _missing(key: str) -> ConfigError:
-    return ConfigError(f"{key}: missing; set it on the command line, e.g. {key}=...")
+    return ConfigError(f"{key}: missing; give it a value ({key}=... on the command line or in "
+                       "a config file)")
 
 
 def _key(prefix: str, name: str) -> str:

@@ -14,7 +14,8 @@ def _simulate(args: list[str]) -> int:
     from simulations.launcher import simulate
 
     try:
-        check_group_overrides(args)
+        if not any(a.startswith(("hydra.searchpath", "--config-dir", "-cd")) for a in args):
+            check_group_overrides(args)  # with extra config dirs, Hydra checks choices
     except ConfigError as err:
         print(f"privfl: error: {err}", file=sys.stderr)
         return 2

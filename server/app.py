@@ -20,7 +20,6 @@ from server.round_reporter import RoundReporter
 from server.strategies.registry import build_strategy
 from server.strategies.site_guard import SiteGuard
 from server.summary import summary_text
-from tasks.io import read_table
 from tasks.registry import get_task
 
 log = logging.getLogger("privfl")
@@ -37,10 +36,11 @@ def main(grid: Grid, context: Context) -> None:
     task = get_task(cfg.task)
     torch.manual_seed(cfg.seed)
     model = task.build_model()
-    test_set = task.to_dataset(read_table(cfg.server_test_data)) if cfg.server_test_data else None
+    test_set = task.read_dataset(cfg.server_test_data) if cfg.server_test_data else None
 
     roster = SiteRoster()
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
+    preflight_done = time.monotonic()
     guard = SiteGuard(build_strategy(cfg), roster, cfg.min_sites, cfg.strategy.round_timeout)
     reporter = RoundReporter(cfg, task, test_set, guard, outputs)
     status = "finished"
@@ -56,8 +56,14 @@ def main(grid: Grid, context: Context) -> None:
     except TooFewSitesError as stop:
         log.warning("stopping: %s", stop)
         status = f"stopped early ({stop})"
+    timing = {
+        "preflight_seconds": preflight_done - started,
+        "rounds_seconds": time.monotonic() - preflight_done,
+        "round_seconds": [row["round_seconds"] for row in reporter.rows],
+    }
     outputs.save_model("model.pt", reporter.last_state)
+    outputs.write_json("timing.json", timing)
     outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
-    text = summary_text(cfg, reporter.rows, roster, status, time.monotonic() - started)
+    text = summary_text(cfg, reporter.rows, roster, status, timing)
     outputs.write_text("summary.txt", text)
     print(text, end="", flush=True)

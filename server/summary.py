@@ -10,10 +10,12 @@ from server.round_reporter import epsilon_label
 
 
 def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: SiteRoster,
-                 status: str, seconds: float) -> str:
+                 status: str, timing: dict[str, Any]) -> str:
     """A few lines: outcome, final metrics, privacy spent, participation, files."""
     lines = [f"privfl run {status}: {len(rows)}/{cfg.rounds} rounds, task={cfg.task.name}, "
-             f"strategy={cfg.strategy.name}, {len(roster.sites)} sites, {seconds:.1f} s"]
+             f"strategy={cfg.strategy.name}, {len(roster.sites)} sites; preflight (incl. "
+             f"site start-up) {timing['preflight_seconds']:.1f} s, rounds "
+             f"{timing['rounds_seconds']:.1f} s"]
     if rows and rows[-1]["accuracy"] is not None:
         last = rows[-1]
         lines.append(f"final global accuracy {last['accuracy']:.4f}, loss {last['loss']:.4f} "

@@ -54,6 +54,7 @@ def run_federation(app_dir: Path, run_config: dict, sites: int, site_settings: P
     os.environ[SITE_SETTINGS_ENV] = str(site_settings.resolve())
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     run_id = secrets.randbits(63)
     run = Run.create_empty(run_id=run_id)
     run.primary_task_id = secrets.randbits(63)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -11,6 +12,7 @@ from torch.utils.data import TensorDataset
 
 from conf.schema import FeatureSpec, LabelSpec, TaskConfig
 from tasks.encoding import encode_table
+from tasks.io import read_table
 
 
 class Task(ABC):
@@ -49,3 +51,7 @@ class Task(ABC):
     def to_dataset(self, df: pd.DataFrame, source: str = "table") -> TensorDataset:
         """Encode ``df`` with the declared schema; ``source`` names it in error messages."""
         return TensorDataset(*encode_table(df, self.features, self.label, source))
+
+    def read_dataset(self, path: str | os.PathLike[str]) -> TensorDataset:
+        """Read a site's CSV/Parquet file and encode it; errors name the file."""
+        return self.to_dataset(read_table(path), source=str(path))

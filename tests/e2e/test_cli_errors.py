@@ -1,0 +1,34 @@
+"""Bad input stops `privfl` with one clear line and a non-zero exit, before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import run_privfl
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["privacy.epsilon=-1"], "privfl: error: privacy.epsilon=-1.0: out of range; must be > 0"),
+    (["task=imagenet"], "privfl: error: task=imagenet: unknown; allowed: csv, digits, tabular"),
+    (["sites=1"], "privfl: error: sites=1: out of range; must be >= 2"),
+    (["task=csv"], "privfl: error: task.path: missing"),
+])
+def test_simulate_rejects_bad_config(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_privfl("simulate", *args, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(message)
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_unknown_command(tmp_path: Path) -> None:
+    result = run_privfl("simulat", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown command 'simulat'" in result.stderr
+
+
+def test_ledger_command_reports_a_missing_file(tmp_path: Path) -> None:
+    result = run_privfl("ledger", str(tmp_path / "nope.json"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no ledger file" in result.stderr

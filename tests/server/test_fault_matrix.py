@@ -1,0 +1,129 @@
+"""The real ServerApp and ClientApp over an in-process grid: failures, refusals, budgets.
+
+Each scenario injects one fault (a crash, a silent site, a tiny budget, a too-large δ)
+and checks what the run leaves behind: metrics rows, privacy.json, ledgers, the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from privacy.ledger import Ledger
+from tests.support.federation import build_federation, node_id
+from tests.support.inprocess_grid import CRASH, SILENT
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _privacy(run_dir: Path) -> dict:
+    return json.loads((run_dir / "privacy.json").read_text())
+
+
+@pytest.fixture
+def small(make_config):
+    """Three digits sites, two rounds, fast."""
+    return make_config("sites=3", "rounds=2")
+
+
+def test_crashing_site_is_left_out_of_that_round_only(small, tmp_path: Path) -> None:
+    fed = build_federation(small, tmp_path, faults={node_id(1): ("train", CRASH)})
+    fed.run()
+    rows = _rows(fed.run_dir)
+    assert [r["sites_trained"] for r in rows] == [2, 2]
+    failure = rows[0]["failed"][0]
+    assert failure["site"] == "site-1" and failure["stage"] == "train"
+    assert "injected crash" in failure["reason"]
+    privacy = _privacy(fed.run_dir)
+    assert privacy["sites"]["site-1"]["failures"] == 2
+    assert privacy["sites"]["site-1"]["excluded"] is None  # errors do not exclude
+    assert Ledger.load(fed.ledger(1)).events == ()  # its ClientApp never ran a round
+    assert len(Ledger.load(fed.ledger(0)).events) == 2
+
+
+def test_crash_between_charge_and_training_never_under_counts(small, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected crash after the charge")
+
+    monkeypatch.setattr("client.local_training.make_private", crash)
+    fed = build_federation(small, tmp_path)
+    fed.run()
+    assert "stopped early" not in (fed.run_dir / "summary.txt").read_text()
+    for site in range(3):
+        ledger = Ledger.load(fed.ledger(site))
+        assert sorted(e.round for e in ledger.events) == [1, 2]  # charged, never trained
+        assert ledger.spent() > 0
+    assert all(r["sites_trained"] == 0 for r in _rows(fed.run_dir))
+
+
+def test_silent_site_is_logged_as_no_reply(small, tmp_path: Path) -> None:
+    fed = build_federation(small, tmp_path, faults={node_id(2): ("train", SILENT)})
+    fed.run()
+    rows = _rows(fed.run_dir)
+    assert rows[0]["failed"] == [{"site": "site-2", "stage": "train",
+                                  "reason": "no reply within 600 s"}]
+    assert rows[0]["sites_trained"] == 2
+
+
+def test_tiny_budget_site_refuses_before_round_one(small, tmp_path: Path) -> None:
+    fed = build_federation(small, tmp_path, budgets={0: 0.5})
+    fed.run()
+    privacy = _privacy(fed.run_dir)
+    refusal = privacy["preflight"][0]
+    assert (refusal["site"], refusal["kind"]) == ("site-0", "BudgetExceededError")
+    assert "lifetime budget ε=0.5" in refusal["reason"]
+    assert privacy["sites"]["site-0"]["rounds_trained"] == 0
+    assert Ledger.load(fed.ledger(0)).events == ()
+    assert [r["sites_trained"] for r in _rows(fed.run_dir)] == [2, 2]
+    # The refusing site is never sent training work.
+    assert (node_id(0), "train") not in fed.grid.delivered
+
+
+def test_run_stops_cleanly_when_too_few_sites_remain(small, tmp_path: Path) -> None:
+    fed = build_federation(small, tmp_path, budgets={0: 0.5, 1: 0.5})
+    fed.run()
+    summary = (fed.run_dir / "summary.txt").read_text()
+    assert "stopped early" in summary and "min_sites=2" in summary
+    assert _rows(fed.run_dir) == []
+    initial = torch.load(fed.run_dir / "checkpoints/round-000.pt")
+    final = torch.load(fed.run_dir / "model.pt")
+    assert all(torch.equal(initial[k], final[k]) for k in initial)
+
+
+def test_delta_not_below_one_over_rows_is_refused(make_config, tmp_path: Path) -> None:
+    cfg = make_config("sites=3", "rounds=1", "privacy.delta=0.01")
+    fed = build_federation(cfg, tmp_path)
+    fed.run()
+    reasons = [r["reason"] for r in _privacy(fed.run_dir)["preflight"]]
+    assert len(reasons) == 3
+    assert all("delta=0.01 is not below 1/(its" in r for r in reasons)
+
+
+def test_second_run_keeps_spending_the_same_ledger(small, tmp_path: Path) -> None:
+    first = build_federation(small, tmp_path / "a", ledger_dir=tmp_path / "ledgers")
+    first.run()
+    spent_once = Ledger.load(first.ledger(0)).spent()
+    second = build_federation(small, tmp_path / "b", ledger_dir=tmp_path / "ledgers")
+    second.run()
+    ledger = Ledger.load(second.ledger(0))
+    assert len({e.run_id for e in ledger.events}) == 2
+    assert ledger.spent() > spent_once
+    site = _privacy(second.run_dir)["sites"]["site-0"]
+    assert site["lifetime_epsilon"] == ledger.spent()
+    assert site["run_epsilon"] == pytest.approx(spent_once, rel=1e-6)
+
+
+def test_non_private_run_claims_no_epsilon(make_config, tmp_path: Path) -> None:
+    fed = build_federation(make_config("sites=3", "rounds=1", "privacy=none"), tmp_path)
+    fed.run()
+    privacy = _privacy(fed.run_dir)
+    assert privacy["private"] is False and "NOT PRIVATE" in privacy["statement"]
+    assert _rows(fed.run_dir)[0]["max_run_epsilon"] is None
+    assert not fed.ledger(0).exists()
