@@ -44,7 +44,7 @@ def machine_facts() -> dict[str, Any]:
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "torch_threads_default": torch.get_num_threads(),
@@ -52,6 +52,17 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {p: version(p) for p in ("torch", "opacus", "flwr", "hydra-core", "ray")},
     }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -51,8 +51,8 @@ TARGET_RATIO = 1.5
 class Setup:
     """One task's config, its site-0 data and that site's DP noise multiplier."""
 
-    def __init__(self, task_name: str, folder: Path) -> None:
-        self.cfg = compose_config([f"task={task_name}"], str(folder))
+    def __init__(self, task_name: str, folder: Path, overrides: list[str]) -> None:
+        self.cfg = compose_config([f"task={task_name}", *overrides], str(folder))
         files = write_site_data(self.cfg, folder / "data")
         self.settings = SiteSettings(site="site-0", data_path=str(files.site_files[0]),
                                      ledger_path=str(folder / "ledger.json"),
@@ -96,14 +96,15 @@ def time_epochs(setup: Setup, mode: str, epochs: int) -> dict[str, float]:
             "steps": stats.batches / epochs}
 
 
-def run(repeats: int, epochs: dict[str, int], thread_counts: list[int]) -> dict[str, Any]:
+def run(repeats: int, epochs: dict[str, int], thread_counts: list[int],
+        overrides: list[str]) -> dict[str, Any]:
     """Time every (threads, task, mode) once per repeat, shuffled; return raw samples."""
     modes = [NON_PRIVATE, *GRAD_SAMPLE_MODES]
     samples: dict[str, list[dict[str, float]]] = {}
     errors: dict[str, str] = {}
     order = random.Random(0)
     with tempfile.TemporaryDirectory(prefix="privfl-dp-overhead-") as tmp:
-        setups = {name: Setup(name, Path(tmp) / name) for name in TASKS}
+        setups = {name: Setup(name, Path(tmp) / name, overrides) for name in TASKS}
         for rep in range(-1, repeats):  # rep -1: warm-up (oneDNN kernels, lazy imports)
             for threads in thread_counts:
                 torch.set_num_threads(threads)
@@ -169,6 +170,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per timed sample (default: 20 digits, 6 tabular)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="override task.batch_size (diagnostic; default: the task's)")
+    parser.add_argument("--name", default="dp_overhead", help="result file name")
     args = parser.parse_args()
     repeats = 2 if args.quick else args.repeats
     epochs = ({"digits": 3, "tabular": 1} if args.quick
@@ -180,7 +184,8 @@ def main() -> None:
     facts = machine_facts()
     warnings.filterwarnings("ignore", message="Full backward hook is firing")
     started = time.perf_counter()
-    raw = run(repeats, epochs, thread_counts)
+    overrides = [f"task.batch_size={args.batch_size}"] if args.batch_size else []
+    raw = run(repeats, epochs, thread_counts, overrides)
     summary = summarise(raw, thread_counts)
     table = []
     for r in summary:
@@ -198,9 +203,12 @@ def main() -> None:
     best = {t: recommend(summary, t) for t in thread_counts}
     for threads, choice in best.items():
         print(f"fastest mode at {threads} thread(s): {choice}")
-    write_result("dp_overhead", {
+    write_result(args.name, {
         "claim": f"DP-SGD epoch time <= {TARGET_RATIO}x non-private epoch time",
-        "command": "python benchmarks/dp_overhead.py" + (" --quick" if args.quick else ""),
+        "command": "python benchmarks/dp_overhead.py " + " ".join(
+            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+            if v not in (None, False)),
+        "overrides": overrides,
         "quick": args.quick, "repeats": repeats, "epochs_per_sample": epochs,
         "thread_counts": thread_counts, "machine": facts,
         "load_average_after": list(os.getloadavg()),

@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--local-epochs", type=int, default=1)
     parser.add_argument("--tasks", default="digits,tabular")
     parser.add_argument("--epsilons", default="1,3,8")
-    parser.add_argument("--repeats", type=int, default=1,
+    parser.add_argument("--repeats", type=int, default=2,
                         help="runs per setting (DP noise differs from run to run)")
     parser.add_argument("--name", default="privacy_utility", help="result file name")
     args = parser.parse_args()

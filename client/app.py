@@ -28,7 +28,6 @@ def preflight(msg: Message, context: Context) -> Message:
     if cfg.privacy.name != "none":
         plan = plan_dp(cfg, settings, len(data.train))
         open_ledger(cfg, settings).check_affordable(plan.run_events(_run_id(context)))
-        record["noise_multiplier"] = plan.noise_multiplier
     return Message(RecordDict({protocol.SITE: ConfigRecord(record)}), reply_to=msg)
 
 

@@ -41,18 +41,16 @@ def preflight(grid: Grid, roster: SiteRoster, expected: int, timeout: float) -> 
         node = reply.metadata.src_node_id
         answered.add(node)
         if reply.has_error():
-            roster.get(node)
             reason = reply.error.reason.strip().splitlines()[-1]
             refusals.append(_exclude(roster, node, "error", reason))
             continue
         site = reply.content[protocol.SITE]
-        roster.add(node, str(site["site"])).site = str(site["site"])
+        record = roster.add(node, str(site["site"]))
         if site[protocol.STATUS] == protocol.REFUSED:
-            roster.get(node).refusals += 1
+            record.refusals += 1
             refusals.append(_exclude(roster, node, str(site[protocol.KIND]),
                                      str(site[protocol.REASON])))
     for node in set(nodes) - answered:
-        roster.get(node)
         refusals.append(_exclude(roster, node, "timeout", f"no reply within {timeout:g} s"))
     return refusals
 

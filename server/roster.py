@@ -32,12 +32,14 @@ class SiteRoster:
         self.sites: dict[int, SiteRecord] = {}
 
     def add(self, node_id: int, site: str) -> SiteRecord:
-        """Register a site (or return it if known)."""
-        return self.sites.setdefault(node_id, SiteRecord(node_id, site))
+        """Register ``node_id`` under the name the site gave itself."""
+        record = self.get(node_id)
+        record.site = site
+        return record
 
     def get(self, node_id: int) -> SiteRecord:
-        """The record of ``node_id``; unknown nodes are registered by id."""
-        return self.add(node_id, f"node-{node_id}")
+        """The record of ``node_id``; an unknown node is registered as ``node-<id>``."""
+        return self.sites.setdefault(node_id, SiteRecord(node_id, f"node-{node_id}"))
 
     def exclude(self, node_id: int, reason: str) -> None:
         """Leave a site out of every later round."""

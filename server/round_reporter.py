@@ -61,6 +61,7 @@ class RoundReporter:
         max_eps = self.guard.roster.max_run_epsilon()
         row = {
             "round": server_round,
+            "private": self.cfg.private,
             **metrics,
             "max_run_epsilon": max_eps,
             "epsilon_accountant": self.cfg.privacy.accountant if max_eps is not None else None,
@@ -81,6 +82,8 @@ class RoundReporter:
         """``round  3/10 | acc 0.842 | loss 0.512 | max ε 1.13 (rdp, ...) | 2.1 s``."""
         eps = row["max_run_epsilon"]
         eps_text = "no DP" if eps is None else f"max ε {eps:.2f} ({epsilon_label(self.cfg)})"
+        if eps is not None and not self.cfg.private:
+            eps_text += " NOT PRIVATE (reproducible=true)"
         dropped = len(row["failed"]) + len(row["refused"])
         sites = f"{row['sites_trained']}/{row['sites_sampled']} sites"
         if dropped:

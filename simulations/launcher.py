@@ -4,6 +4,7 @@ data and settings, run the federation in Flower's Simulation Runtime."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def simulate(raw: DictConfig) -> None:
 
 def run_simulation(raw: DictConfig) -> ExperimentConfig:
     """Validate, prepare the sites and run; returns the config that ran."""
+    _log_to_console()
     cfg = validate(OmegaConf.to_container(raw, resolve=True))
     out = Path(cfg.output_dir)
     outputs = RunOutputs(out)
@@ -51,13 +53,24 @@ def run_simulation(raw: DictConfig) -> ExperimentConfig:
             delta=cfg.privacy.delta,
         ).write(settings_file(settings_dir, i))
     run_config = to_run_config(cfg)
-    outputs.write_json("manifest.json", manifest(run_config, data.sha256))
+    outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
     print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
           f"strategy={cfg.strategy.name}, privacy={_privacy_line(cfg)}; outputs in {out}",
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose)
     return cfg
+
+
+def _log_to_console() -> None:
+    """privfl's own warnings (failed, refusing, excluded sites) as one line each."""
+    logger = logging.getLogger("privfl")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("privfl: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def _privacy_line(cfg: ExperimentConfig) -> str:

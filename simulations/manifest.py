@@ -28,9 +28,11 @@ def config_sha256(run_config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(run_config, sort_keys=True).encode()).hexdigest()
 
 
-def manifest(run_config: dict[str, Any], data_sha256: dict[str, str]) -> dict[str, Any]:
-    """What was run, with what, on which data."""
+def manifest(run_config: dict[str, Any], data_sha256: dict[str, str], private: bool
+             ) -> dict[str, Any]:
+    """What was run, with what, on which data, and whether it may claim DP."""
     return {
+        "private": private,
         "packages": package_versions(),
         "config_sha256": config_sha256(run_config),
         "data_sha256": data_sha256,

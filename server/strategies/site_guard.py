@@ -11,7 +11,7 @@ later round. When fewer than ``min_sites`` usable sites remain, the run stops wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,7 +105,8 @@ class SiteGuard(Strategy):
             self.current.federated_evaluation = {k: float(v) for k, v in metrics.items()}
         return metrics
 
-    def _configure(self, configure, server_round, arrays, config, grid) -> list[Message]:
+    def _configure(self, configure: Callable[..., Iterable[Message]], server_round: int,
+                   arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> list[Message]:
         usable = self.roster.usable_ids()
         if len(usable) < self.min_sites:
             excluded = "; ".join(
@@ -147,8 +148,7 @@ class SiteGuard(Strategy):
         self.current.failed.append({"site": record.site, "stage": stage, "reason": reason})
 
     def _refuse(self, node: int, stage: str, site: ConfigRecord) -> None:
-        record = self.roster.get(node)
-        record.site = str(site["site"])
+        record = self.roster.add(node, str(site["site"]))
         record.refusals += 1
         reason = str(site[protocol.REASON])
         self.roster.exclude(node, reason)
