@@ -61,7 +61,9 @@ def train_round(
         anchor = [p.detach().clone() for p in model.parameters()]
         after_step = proximal_pull(anchor, proximal_mu, cfg.task.learning_rate)
     if cfg.privacy.name == "none":
-        loader = DataLoader(data.train, batch_size=cfg.task.batch_size, shuffle=True)
+        shuffle = torch.Generator().manual_seed(_round_seed(cfg, settings, server_round))
+        loader = DataLoader(data.train, batch_size=cfg.task.batch_size, shuffle=True,
+                            generator=shuffle)
         stats = train_epochs(model, loader, optimizer, nn.CrossEntropyLoss(),
                              cfg.local_epochs, after_step)
         return RoundResult(ArrayRecord(model.state_dict()), stats, None)
@@ -77,7 +79,8 @@ def train_round(
         noise_multiplier=plan.noise_multiplier,
         max_grad_norm=cfg.privacy.max_grad_norm,
         grad_sample_mode=cfg.privacy.grad_sample_mode,
-        generator=noise_generator(_debug_seed(cfg, settings, server_round)),
+        generator=noise_generator(
+            _round_seed(cfg, settings, server_round) if cfg.reproducible else None),
     )
     stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,
                          cfg.local_epochs, after_step)
@@ -99,9 +102,8 @@ def train_round(
     return RoundResult(ArrayRecord(model.state_dict()), stats, report)
 
 
-def _debug_seed(cfg: ExperimentConfig, settings: SiteSettings, server_round: int) -> int | None:
-    """None (OS entropy) unless ``reproducible=true``, which seeds per site and round."""
-    if not cfg.reproducible:
-        return None
+def _round_seed(cfg: ExperimentConfig, settings: SiteSettings, server_round: int) -> int:
+    """A seed from the config seed, the site and the round: for non-private shuffling, and
+    for DP noise only under ``reproducible=true`` (which marks the run not private)."""
     digest = hashlib.sha256(f"{cfg.seed}/{settings.site}/{server_round}".encode()).digest()
     return int.from_bytes(digest[:8], "big") >> 1
