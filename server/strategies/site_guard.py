@@ -1,8 +1,9 @@
 """A strategy decorator that keeps a run going when sites fail, refuse or run dry.
 
 It wraps any Flower strategy without forking it: sampling sees only usable sites;
-replies are screened before the inner strategy aggregates them. A site that errors
-or does not reply is logged by name, node id and reason and left out of that round;
+replies are screened before the inner strategy aggregates them. A site that errors,
+does not reply or sends non-finite values (a diverged update) is logged by name, node
+id and reason and left out of that round;
 a site that refuses (budget exhausted, δ too large, bad data) is left out of every
 later round. When fewer than ``min_sites`` usable sites remain, the run stops with
 :class:`~server.errors.TooFewSitesError`.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
@@ -37,6 +39,14 @@ class RoundLog:
     failed: list[dict[str, str]] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
     federated_evaluation: dict[str, float] = field(default_factory=dict)
+
+
+def _finite(msg: Message) -> bool:
+    """True when every array and metric in the reply is a finite number."""
+    arrays = msg.content.array_records.values()
+    metrics = msg.content.metric_records.values()
+    return (all(np.isfinite(a).all() for record in arrays for a in record.to_numpy_ndarrays())
+            and all(np.isfinite(v).all() for record in metrics for v in record.values()))
 
 
 class _UsableSitesGrid:
@@ -132,6 +142,8 @@ class SiteGuard(Strategy):
                 self._fail(node, stage, msg.error.reason)
             elif msg.content[protocol.SITE][protocol.STATUS] == protocol.REFUSED:
                 self._refuse(node, stage, msg.content[protocol.SITE])
+            elif not _finite(msg):
+                self._fail(node, stage, "non-finite values (NaN/inf) in its reply")
             else:
                 valid.append(msg)
         for node in self._expected:

@@ -6,12 +6,15 @@ and checks what the run leaves behind: metrics rows, privacy.json, ledgers, the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from flwr.app import ArrayRecord
 
+from client.local_training import train_round
 from privacy.ledger import Ledger
 from tests.support.federation import build_federation, node_id
 from tests.support.inprocess_grid import CRASH, SILENT
@@ -61,6 +64,36 @@ def test_crash_between_charge_and_training_never_under_counts(small, tmp_path: P
         assert sorted(e.round for e in ledger.events) == [1, 2]  # charged, never trained
         assert ledger.spent() > 0
     assert all(r["sites_trained"] == 0 for r in _rows(fed.run_dir))
+
+
+def test_non_finite_update_is_left_out(small, tmp_path: Path, monkeypatch) -> None:
+    def diverging_round(cfg, settings, *args, **kwargs):
+        result = train_round(cfg, settings, *args, **kwargs)
+        if settings.site != "site-1":
+            return result
+        state = result.arrays.to_torch_state_dict()
+        nan = {k: torch.full_like(v, float("nan")) for k, v in state.items()}
+        return dataclasses.replace(result, arrays=ArrayRecord(nan))
+
+    monkeypatch.setattr("client.app.train_round", diverging_round)
+    fed = build_federation(small, tmp_path)
+    fed.run()
+    rows = _rows(fed.run_dir)
+    assert rows[0]["failed"][0]["site"] == "site-1"
+    assert "non-finite" in rows[0]["failed"][0]["reason"]
+    assert [r["sites_trained"] for r in rows] == [2, 2]
+    final = torch.load(fed.run_dir / "model.pt")
+    assert all(torch.isfinite(v).all() for v in final.values())
+
+
+def test_missing_data_file_is_refused_naming_the_file(small, tmp_path: Path) -> None:
+    fed = build_federation(small, tmp_path)
+    (tmp_path / "data" / "site-2.parquet").unlink()
+    fed.run()
+    refusal = _privacy(fed.run_dir)["preflight"][0]
+    assert (refusal["site"], refusal["kind"]) == ("site-2", "DataError")
+    assert "site-2.parquet" in refusal["reason"]
+    assert [r["sites_trained"] for r in _rows(fed.run_dir)] == [2, 2]
 
 
 def test_silent_site_is_logged_as_no_reply(small, tmp_path: Path) -> None:
