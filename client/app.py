@@ -10,6 +10,7 @@ from client.local_data import load_local_data
 from client.local_training import open_ledger, train_round
 from client.mods.refusals import refusals_mod
 from client.site import load_site_settings
+from client.site_policy import check_run_allowed
 from conf import protocol
 from conf.run_config import from_run_config
 from tasks.registry import get_task
@@ -23,6 +24,7 @@ def preflight(msg: Message, context: Context) -> Message:
     """Before round 1: check settings, data, δ and that the budget covers the whole run."""
     cfg = from_run_config(context.run_config)
     settings = load_site_settings(context)
+    check_run_allowed(cfg, settings)
     data = load_local_data(cfg, settings)
     record = {"site": settings.site, protocol.STATUS: protocol.OK}
     if cfg.privacy.name != "none":
@@ -36,6 +38,7 @@ def train(msg: Message, context: Context) -> Message:
     """One round of local (DP-)SGD; the ledger is charged before training starts."""
     cfg = from_run_config(context.run_config)
     settings = load_site_settings(context)
+    check_run_allowed(cfg, settings)
     data = load_local_data(cfg, settings)
     config = msg.content[protocol.CONFIG]
     result = train_round(

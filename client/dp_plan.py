@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from conf.errors import ConfigError
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
 from privacy.accountants import calibrate_noise_multiplier
@@ -26,17 +27,22 @@ class DpPlan:
     sample_rate: float
     steps_per_round: int
     rounds: int
-    accountant: str
-    delta: float
+    seeded_noise: bool
 
     def event(self, run_id: str, server_round: int) -> DpSgdEvent:
-        """The ledger event for one round."""
+        """The ledger event for one round; only rounds 1..rounds were calibrated for."""
+        if not 1 <= server_round <= self.rounds:
+            raise ConfigError(
+                f"round {server_round} is outside this run's planned rounds 1..{self.rounds}; "
+                "the site calibrated its noise for exactly those rounds and refuses others"
+            )
         return DpSgdEvent(
             run_id=run_id,
             round=server_round,
             noise_multiplier=self.noise_multiplier,
             sample_rate=self.sample_rate,
             steps=self.steps_per_round,
+            seeded_noise=self.seeded_noise,
         )
 
     def run_events(self, run_id: str) -> list[DpSgdEvent]:
@@ -56,7 +62,7 @@ def plan_dp(cfg: ExperimentConfig, settings: SiteSettings, rows: int) -> DpPlan:
     steps = cfg.local_epochs * steps_per_epoch(rows, cfg.task.batch_size)
     sigma = _calibrate(cfg.privacy.epsilon, settings.delta, q, steps * cfg.rounds,
                        cfg.privacy.accountant)
-    return DpPlan(sigma, q, steps, cfg.rounds, cfg.privacy.accountant, settings.delta)
+    return DpPlan(sigma, q, steps, cfg.rounds, seeded_noise=cfg.reproducible)
 
 
 @lru_cache(maxsize=64)

@@ -16,6 +16,8 @@ from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
 from privacy.dpsgd import make_private, noise_generator
+from privacy.errors import RoundAlreadyReleasedError
+from privacy.events import DpSgdEvent
 from privacy.ledger import Ledger
 from tasks.registry import get_task
 from tasks.training import TrainStats, proximal_pull, train_epochs
@@ -58,8 +60,7 @@ def train_round(
     )
     after_step = None
     if proximal_mu > 0:
-        anchor = [p.detach().clone() for p in model.parameters()]
-        after_step = proximal_pull(anchor, proximal_mu, cfg.task.learning_rate)
+        after_step = proximal_pull(list(model.parameters()), proximal_mu, cfg.task.learning_rate)
     if cfg.privacy.name == "none":
         shuffle = torch.Generator().manual_seed(_round_seed(cfg, settings, server_round))
         loader = DataLoader(data.train, batch_size=cfg.task.batch_size, shuffle=True,
@@ -69,8 +70,14 @@ def train_round(
         return RoundResult(ArrayRecord(model.state_dict()), stats, None)
 
     plan = plan_dp(cfg, settings, len(data.train))
+    event = plan.event(run_id, server_round)
     ledger = open_ledger(cfg, settings)
-    ledger.charge(plan.event(run_id, server_round))  # write-ahead: before any training
+    ledger.check_affordable(plan.run_events(run_id))  # this round and the rest still fit
+    if not ledger.charge(event) and ledger.is_released(event):  # write-ahead charge
+        raise RoundAlreadyReleasedError(
+            f"site {settings.site} already sent its update for round {server_round} of run "
+            f"{run_id}; training it again would release a second update for one charge"
+        )
     private = make_private(
         model,
         optimizer,
@@ -85,12 +92,14 @@ def train_round(
     stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,
                          cfg.local_epochs, after_step)
     model = private.close()
+    ledger.mark_released(event)
     report = SitePrivacyReport(
         site=settings.site,
         mechanism="dp_sgd",
         noise_multiplier=plan.noise_multiplier,
         sample_rate=plan.sample_rate,
-        steps=sum(e.steps for e in ledger.events if e.run_id == run_id),
+        steps=sum(e.steps for e in ledger.events
+                  if e.run_id == run_id and isinstance(e, DpSgdEvent)),
         run_epsilon=ledger.run_epsilon(run_id),
         lifetime_epsilon=ledger.spent(),
         delta=ledger.delta,

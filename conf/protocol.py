@@ -24,7 +24,6 @@ KIND = "kind"
 REASON = "reason"
 
 PREFLIGHT = "preflight"
-ACTION = "action"
 
 
 @dataclass(frozen=True)

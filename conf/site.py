@@ -27,6 +27,8 @@ class SiteSettings:
     ledger_path: str
     budget: float
     delta: float
+    allow_nonprivate: bool = False
+    allow_reproducible: bool = False
 
     def __post_init__(self) -> None:
         if not self.budget > 0:
@@ -52,7 +54,7 @@ class SiteSettings:
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteSettings:
         """Build from a SuperNode's node config (keys: site, data-path, ledger-path,
-        budget, delta)."""
+        budget, delta; optional allow-nonprivate, allow-reproducible)."""
         keys = ("site", "data-path", "ledger-path", "budget", "delta")
         missing = [k for k in keys if k not in node_config]
         if missing:
@@ -66,7 +68,18 @@ class SiteSettings:
             ledger_path=str(node_config["ledger-path"]),
             budget=float(node_config["budget"]),
             delta=float(node_config["delta"]),
+            allow_nonprivate=_flag(node_config, "allow-nonprivate"),
+            allow_reproducible=_flag(node_config, "allow-reproducible"),
         )
+
+
+def _flag(node_config: dict, key: str) -> bool:
+    value = node_config.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ConfigError(f"node config {key}={value!r}: must be true or false")
 
 
 def settings_file(folder: Path, partition_id: int) -> Path:

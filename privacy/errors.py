@@ -41,3 +41,8 @@ class BudgetExceededError(PrivflError):
 
 class DeltaTooLargeError(PrivflError):
     """A site's δ is not below 1/(its record count): (ε, δ) would allow leaking a record."""
+
+
+class RoundAlreadyReleasedError(PrivflError):
+    """The site already sent this round's update: training it again would be a second
+    release for one charge."""

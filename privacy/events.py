@@ -74,12 +74,17 @@ def event_from_dict(data: Mapping[str, Any]) -> PrivacyEvent:
 @register_event
 @dataclass(frozen=True)
 class DpSgdEvent(PrivacyEvent):
-    """DP-SGD local training: ``steps`` Poisson-sampled Gaussian steps at rate ``sample_rate``."""
+    """DP-SGD local training: ``steps`` Poisson-sampled Gaussian steps at rate ``sample_rate``.
+
+    ``seeded_noise`` marks a debug run whose noise came from a config seed
+    (``reproducible=true``): its ε is counted, but the release is NOT private.
+    """
 
     mechanism: ClassVar[str] = "dp_sgd"
     noise_multiplier: float
     sample_rate: float
     steps: int
+    seeded_noise: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -5,6 +5,7 @@ atomic write, before it trains. A crash after the charge leaves the round counte
 it never ran (over-count); nothing can train without having been charged (no under-count).
 """
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable
@@ -35,10 +36,11 @@ class LedgerSettings:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One charge: the event and when it was written."""
+    """One charge: the event, when it was written, and when its result left the site."""
 
     event: PrivacyEvent
     charged_at: str
+    released_at: str | None = None
 
 
 class Ledger:
@@ -184,6 +186,29 @@ class Ledger:
             self._spent = eps
         return True
 
+    def is_released(self, event: PrivacyEvent) -> bool:
+        """True if the result of ``event`` was marked as sent (see :meth:`mark_released`)."""
+        return any(e.event.key() == event.key() and e.released_at for e in self._entries)
+
+    def mark_released(self, event: PrivacyEvent) -> None:
+        """Record that the result of the charged ``event`` is about to leave the site.
+
+        Written after training and before the reply is sent: a retry of a released round
+        would be a second release for one charge, so callers refuse it; a retry of a round
+        that crashed before this mark released nothing and may run again.
+        """
+        with file_lock(self.path):
+            self._sync_from_disk()
+            entries = tuple(
+                dataclasses.replace(e, released_at=e.released_at or _now())
+                if e.event.key() == event.key() else e
+                for e in self._entries
+            )
+            if not any(e.event.key() == event.key() for e in entries):
+                raise LedgerError(f"ledger {self.path}: {_describe([event])} was never charged")
+            self._write(entries)
+            self._entries = entries
+
     def _epsilon(self, events: Iterable[PrivacyEvent]) -> float:
         return epsilon_of(events, self.delta, self.accountant)
 
@@ -235,7 +260,7 @@ class Ledger:
             "accountant": s.accountant,
             "budget": s.budget,
             "created": self._created,
-            "events": [{**e.event.to_dict(), "charged_at": e.charged_at} for e in entries],
+            "events": [_entry_dict(e) for e in entries],
         }
         atomic_write_text(self.path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
@@ -252,6 +277,11 @@ class Ledger:
         except LedgerError as exc:
             raise LedgerError(f"ledger {path}: {exc}") from exc
         return cls(path, settings, created, entries, writable=writable)
+
+
+def _entry_dict(entry: LedgerEntry) -> dict[str, Any]:
+    released = {"released_at": entry.released_at} if entry.released_at else {}
+    return {**entry.event.to_dict(), "charged_at": entry.charged_at, **released}
 
 
 _RESTORE = "restore the file from a backup (do not delete it: its charges would be forgotten)"
@@ -282,8 +312,9 @@ def _parse(document: Any) -> tuple[LedgerSettings, str, tuple[LedgerEntry, ...]]
     for item in events:
         if not isinstance(item, dict) or not isinstance(item.get("charged_at"), str):
             raise _corrupt(f'each event must be an object with a "charged_at" time: {item!r}')
-        fields = {k: v for k, v in item.items() if k != "charged_at"}
-        entries.append(LedgerEntry(event_from_dict(fields), item["charged_at"]))
+        fields = {k: v for k, v in item.items() if k not in ("charged_at", "released_at")}
+        entries.append(LedgerEntry(event_from_dict(fields), item["charged_at"],
+                                   item.get("released_at")))
     return settings, created, tuple(entries)
 
 

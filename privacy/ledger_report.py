@@ -40,6 +40,7 @@ def _run_summary(ledger: Ledger, run_id: str, entries: list[LedgerEntry]) -> dic
         "sample_rates": _unique(q for _, q, _ in history),
         "steps": sum(steps for _, _, steps in history),
         "epsilon": ledger.run_epsilon(run_id),
+        "seeded_noise": any(getattr(entry.event, "seeded_noise", False) for entry in entries),
         "first_charged_at": entries[0].charged_at,
         "last_charged_at": entries[-1].charged_at,
     }
@@ -85,4 +86,6 @@ def format_ledger(ledger: Ledger) -> str:
         for row in [header, *rows]
     ]
     title = f"history: {s['charges']} charge(s) in {len(rows)} run(s)"
-    return "\n".join([*lines, title, *table, ""])
+    seeded = [f"WARNING: run {run['run_id']} used seeded noise (reproducible=true): its "
+              "releases are NOT private" for run in s["runs"] if run["seeded_noise"]]
+    return "\n".join([*lines, title, *table, *seeded, ""])

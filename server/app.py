@@ -43,7 +43,7 @@ def main(grid: Grid, context: Context) -> None:
     preflight_done = time.monotonic()
     guard = SiteGuard(build_strategy(cfg), roster, cfg.min_sites, cfg.strategy.round_timeout)
     reporter = RoundReporter(cfg, task, test_set, guard, outputs)
-    status = "finished"
+    outcome = {"status": "finished", "reason": None}
     try:
         guard.start(
             grid,
@@ -55,15 +55,21 @@ def main(grid: Grid, context: Context) -> None:
         )
     except TooFewSitesError as stop:
         log.warning("stopping: %s", stop)
-        status = f"stopped early ({stop})"
-    timing = {
-        "preflight_seconds": preflight_done - started,
-        "rounds_seconds": time.monotonic() - preflight_done,
-        "round_seconds": [row["round_seconds"] for row in reporter.rows],
-    }
-    outputs.save_model("model.pt", reporter.last_state)
-    outputs.write_json("timing.json", timing)
-    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
-    text = summary_text(cfg, reporter.rows, roster, status, timing)
-    outputs.write_text("summary.txt", text)
-    print(text, end="", flush=True)
+        outcome = {"status": "stopped", "reason": str(stop)}
+    except Exception as err:
+        outcome = {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
+        raise
+    finally:
+        outcome["rounds_completed"] = len(reporter.rows)
+        timing = {
+            "preflight_seconds": preflight_done - started,
+            "rounds_seconds": time.monotonic() - preflight_done,
+            "round_seconds": [row["round_seconds"] for row in reporter.rows],
+        }
+        outputs.save_model("model.pt", reporter.last_state)
+        outputs.write_json("outcome.json", outcome)
+        outputs.write_json("timing.json", timing)
+        outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
+        text = summary_text(cfg, reporter.rows, roster, outcome, timing)
+        outputs.write_text("summary.txt", text)
+        print(text, end="", flush=True)

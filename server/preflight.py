@@ -14,6 +14,7 @@ from flwr.app import ConfigRecord, Message, RecordDict
 from flwr.serverapp import Grid
 
 from conf import protocol
+from server.replies import error_reason, site_record
 from server.roster import SiteRoster
 
 log = logging.getLogger("privfl")
@@ -31,8 +32,8 @@ def preflight(grid: Grid, roster: SiteRoster, expected: int, timeout: float) -> 
     """Register every connected site; return the refusals (site, kind, reason)."""
     nodes = wait_for_sites(grid, expected, timeout)
     messages = [
-        Message(RecordDict({protocol.CONFIG: ConfigRecord({protocol.ACTION: protocol.PREFLIGHT})}),
-                dst_node_id=node, message_type=f"query.{protocol.PREFLIGHT}")
+        Message(RecordDict({protocol.CONFIG: ConfigRecord()}), dst_node_id=node,
+                message_type=f"query.{protocol.PREFLIGHT}")
         for node in nodes
     ]
     answered: set[int] = set()
@@ -40,13 +41,18 @@ def preflight(grid: Grid, roster: SiteRoster, expected: int, timeout: float) -> 
     for reply in grid.send_and_receive(messages, timeout=timeout):
         node = reply.metadata.src_node_id
         answered.add(node)
-        if reply.has_error():
-            reason = reply.error.reason.strip().splitlines()[-1]
+        site = site_record(reply)
+        if site is None:
+            reason = error_reason(reply) if reply.has_error() else "malformed preflight reply"
             refusals.append(_exclude(roster, node, "error", reason))
             continue
-        site = reply.content[protocol.SITE]
-        record = roster.add(node, str(site["site"]))
-        if site[protocol.STATUS] == protocol.REFUSED:
+        name = str(site["site"])
+        twin = next((n for n, r in roster.sites.items() if r.site == name and n != node), None)
+        record = roster.add(node, name)
+        if twin is not None:
+            refusals.append(_exclude(roster, node, "duplicate",
+                                     f"site name {name!r} is already used by node {twin}"))
+        elif site[protocol.STATUS] == protocol.REFUSED:
             record.refusals += 1
             refusals.append(_exclude(roster, node, str(site[protocol.KIND]),
                                      str(site[protocol.REASON])))

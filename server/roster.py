@@ -53,7 +53,10 @@ class SiteRoster:
         """``site-3 (node 81234)`` for log lines."""
         return f"{self.get(node_id).site} (node {node_id})"
 
-    def max_run_epsilon(self) -> float | None:
-        """The highest ε this run added at any site, or None without DP."""
-        spent = [s.privacy.run_epsilon for s in self.sites.values() if s.privacy]
-        return max(spent) if spent else None
+    def reports(self) -> list[SitePrivacyReport]:
+        """The latest privacy report of every site that sent one."""
+        return [s.privacy for s in self.sites.values() if s.privacy]
+
+    def max_run_report(self) -> SitePrivacyReport | None:
+        """The report of the site whose ε from this run is highest, or None without DP."""
+        return max(self.reports(), key=lambda r: r.run_epsilon, default=None)

@@ -11,6 +11,7 @@ import torch
 from flwr.app import ArrayRecord, MetricRecord
 from torch.utils.data import Dataset
 
+from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from server.outputs import RunOutputs
 from server.strategies.site_guard import SiteGuard
@@ -18,9 +19,9 @@ from tasks.base import Task
 from tasks.training import evaluate
 
 
-def epsilon_label(cfg: ExperimentConfig) -> str:
-    """How every ε in this run is qualified: accountant, δ, unit."""
-    return f"{cfg.privacy.accountant}, δ={cfg.privacy.delta:g}, unit=record"
+def epsilon_label(report: SitePrivacyReport) -> str:
+    """How a site's ε is qualified: its accountant, its own δ, the unit."""
+    return f"{report.accountant}, δ={report.delta:g}, unit={report.unit}"
 
 
 @dataclass
@@ -58,15 +59,16 @@ class RoundReporter:
     def _record(self, server_round: int, metrics: dict[str, float | None], seconds: float
                 ) -> None:
         log = self.guard.current
-        max_eps = self.guard.roster.max_run_epsilon()
+        top = self.guard.roster.max_run_report()
         row = {
             "round": server_round,
             "private": self.cfg.private,
             **metrics,
-            "max_run_epsilon": max_eps,
-            "epsilon_accountant": self.cfg.privacy.accountant if max_eps is not None else None,
-            "epsilon_delta": self.cfg.privacy.delta if max_eps is not None else None,
-            "epsilon_unit": "record" if max_eps is not None else None,
+            "max_run_epsilon": top.run_epsilon if top else None,
+            "epsilon_site": top.site if top else None,
+            "epsilon_accountant": top.accountant if top else None,
+            "epsilon_delta": top.delta if top else None,
+            "epsilon_unit": top.unit if top else None,
             "round_seconds": seconds,
             "sites_sampled": len(log.sampled),
             "sites_trained": len(log.trained),
@@ -81,7 +83,8 @@ class RoundReporter:
     def progress_line(self, row: dict[str, Any]) -> str:
         """``round  3/10 | acc 0.842 | loss 0.512 | max ε 1.13 (rdp, ...) | 2.1 s``."""
         eps = row["max_run_epsilon"]
-        eps_text = "no DP" if eps is None else f"max ε {eps:.2f} ({epsilon_label(self.cfg)})"
+        eps_text = ("no DP" if eps is None else f"max ε {eps:.2f} ({row['epsilon_accountant']}, "
+                    f"δ={row['epsilon_delta']:g}, unit={row['epsilon_unit']})")
         if eps is not None and not self.cfg.private:
             eps_text += " NOT PRIVATE (reproducible=true)"
         dropped = len(row["failed"]) + len(row["refused"])

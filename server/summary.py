@@ -10,8 +10,9 @@ from server.round_reporter import epsilon_label
 
 
 def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: SiteRoster,
-                 status: str, timing: dict[str, Any]) -> str:
+                 outcome: dict[str, Any], timing: dict[str, Any]) -> str:
     """A few lines: outcome, final metrics, privacy spent, participation, files."""
+    status = outcome["status"] + (f" ({outcome['reason']})" if outcome["reason"] else "")
     lines = [f"privfl run {status}: {len(rows)}/{cfg.rounds} rounds, task={cfg.task.name}, "
              f"strategy={cfg.strategy.name}, {len(roster.sites)} sites; preflight (incl. "
              f"site start-up) {timing['preflight_seconds']:.1f} s, rounds "
@@ -20,14 +21,16 @@ def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: Site
         last = rows[-1]
         lines.append(f"final global accuracy {last['accuracy']:.4f}, loss {last['loss']:.4f} "
                      "(server held-out test set)")
-    reports = [s.privacy for s in roster.sites.values() if s.privacy]
+    reports = roster.reports()
     if cfg.privacy.name == "none":
         lines.append("privacy: none (NOT private)")
     elif reports:
         run_eps = [r.run_epsilon for r in reports]
-        life = [r.lifetime_epsilon for r in reports]
+        top = max(reports, key=lambda r: r.lifetime_epsilon)
+        labels = {epsilon_label(r) for r in reports}
+        label = labels.pop() if len(labels) == 1 else "per site, see privacy.json"
         lines.append(f"privacy: ε added by this run per site {min(run_eps):.3f}..{max(run_eps):.3f}"
-                     f", lifetime ε up to {max(life):.3f} ({epsilon_label(cfg)})")
+                     f", lifetime ε up to {top.lifetime_epsilon:.3f} ({label})")
         if cfg.reproducible:
             lines.append("WARNING: reproducible=true seeded the DP noise: this run is NOT private")
     excluded = [s for s in roster.sites.values() if not s.usable]

@@ -51,6 +51,8 @@ def run_simulation(raw: DictConfig) -> ExperimentConfig:
             ledger_path=str((ledger_dir / f"site-{i}.json").resolve()),
             budget=cfg.privacy.site_budget,
             delta=cfg.privacy.delta,
+            allow_nonprivate=cfg.privacy.name == "none",
+            allow_reproducible=cfg.reproducible,
         ).write(settings_file(settings_dir, i))
     run_config = to_run_config(cfg)
     outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))

@@ -24,6 +24,7 @@ from flwr.serverapp.strategy import Strategy
 from conf import protocol
 from conf.protocol import SitePrivacyReport
 from server.errors import TooFewSitesError
+from server.replies import error_reason, site_record
 from server.roster import SiteRoster
 
 log = logging.getLogger("privfl")
@@ -93,18 +94,27 @@ class SiteGuard(Strategy):
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        valid = self._screen(replies, "train")
-        for msg in valid:
-            record = self.roster.get(msg.metadata.src_node_id)
-            record.rounds_trained += 1
-            self.current.trained.append(record.site)
+        valid = []
+        for msg in self._screen(replies, "train"):
+            node = msg.metadata.src_node_id
             site = msg.content[protocol.SITE]
-            if "run_epsilon" in site:
-                record.privacy = SitePrivacyReport.from_record(site)
+            try:
+                report = SitePrivacyReport.from_record(site) if "run_epsilon" in site else None
+            except (TypeError, ValueError) as err:
+                self._fail(node, "train", f"malformed privacy report ({err})")
+                continue
+            record = self.roster.get(node)
+            record.rounds_trained += 1
+            record.privacy = report or record.privacy
+            self.current.trained.append(record.site)
+            valid.append(msg)
         return self.inner.aggregate_train(server_round, valid)
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                            grid: Grid) -> Iterable[Message]:
+        if len(self.roster.usable_ids()) < self.min_sites:
+            self._expected = []  # the round trained: keep it; the next round stops the run
+            return []
         return self._configure(self.inner.configure_evaluate, server_round, arrays, config,
                                grid)
 
@@ -138,10 +148,13 @@ class SiteGuard(Strategy):
         for msg in replies:
             node = msg.metadata.src_node_id
             answered.add(node)
+            site = site_record(msg)
             if msg.has_error():
-                self._fail(node, stage, msg.error.reason)
-            elif msg.content[protocol.SITE][protocol.STATUS] == protocol.REFUSED:
-                self._refuse(node, stage, msg.content[protocol.SITE])
+                self._fail(node, stage, error_reason(msg))
+            elif site is None:
+                self._fail(node, stage, "malformed reply (no site record)")
+            elif site[protocol.STATUS] == protocol.REFUSED:
+                self._refuse(node, stage, site)
             elif not _finite(msg):
                 self._fail(node, stage, "non-finite values (NaN/inf) in its reply")
             else:
@@ -154,7 +167,6 @@ class SiteGuard(Strategy):
     def _fail(self, node: int, stage: str, reason: str) -> None:
         record = self.roster.get(node)
         record.failures += 1
-        reason = reason.strip().splitlines()[-1] if reason.strip() else "unknown error"
         log.warning("%s failed in %s: %s; left out of this round",
                     self.roster.label(node), stage, reason)
         self.current.failed.append({"site": record.site, "stage": stage, "reason": reason})

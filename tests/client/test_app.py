@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Message, RecordDict
 
 from client.app import app
 from conf import protocol
+from conf.run_config import to_run_config
 from privacy.events import DpSgdEvent
 from privacy.ledger import Ledger
 from tasks.registry import get_task
@@ -51,3 +54,27 @@ def test_missing_site_settings_are_a_clear_refusal(make_config, tmp_path: Path) 
     site = app(msg, context).content[protocol.SITE]
     assert site[protocol.STATUS] == protocol.REFUSED
     assert "no site settings" in site[protocol.REASON]
+
+
+@pytest.mark.parametrize(("override", "fragment"), [
+    ("privacy=none", "the site must set allow-nonprivate=true"),
+    ("reproducible=true", "the site must set allow-reproducible=true"),
+])
+def test_site_refuses_less_privacy_than_it_allows(make_config, tmp_path: Path, override: str,
+                                                  fragment: str) -> None:
+    """The coordinator's run config cannot switch a site's DP off or seed its noise."""
+    fed = build_federation(make_config("sites=3", "rounds=1"), tmp_path)
+    context = fed.grid.contexts[node_id(0)]
+    asked = make_config("sites=3", "rounds=1", override)
+    context.run_config = to_run_config(dataclasses.replace(
+        asked, output_dir=fed.cfg.output_dir, server_test_data=fed.cfg.server_test_data))
+    arrays = ArrayRecord(get_task(fed.cfg.task).build_model().state_dict())
+    for msg in (_train_message(arrays, 1),
+                Message(RecordDict({protocol.CONFIG: ConfigRecord({})}), dst_node_id=node_id(0),
+                        message_type=f"query.{protocol.PREFLIGHT}")):
+        msg.metadata.__dict__["_message_id"] = "m3"
+        site = app(msg, context).content[protocol.SITE]
+        assert site[protocol.STATUS] == protocol.REFUSED
+        assert site[protocol.KIND] == "SitePolicyError"
+        assert fragment in site[protocol.REASON]
+    assert not fed.ledger(0).exists() or not Ledger.load(fed.ledger(0)).events

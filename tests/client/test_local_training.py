@@ -13,7 +13,9 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from client.local_data import load_local_data
 from client.local_training import train_round
+from conf.errors import ConfigError
 from conf.site import SiteSettings
+from privacy.errors import RoundAlreadyReleasedError
 from privacy.ledger import Ledger
 from simulations.site_data import write_site_data
 from tasks.registry import get_task
@@ -77,12 +79,43 @@ def test_noise_is_fresh_unless_reproducible(site, tmp_path: Path) -> None:
     assert torch.equal(update(debug, "c.json", "r"), update(debug, "d.json", "r"))
 
 
-def test_a_retried_round_is_charged_once(site) -> None:
+def test_a_released_round_is_never_trained_again(site) -> None:
     cfg, settings, data = site
-    for _ in range(2):
+    train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1, proximal_mu=0.0)
+    with pytest.raises(RoundAlreadyReleasedError, match="already sent its update for round 1"):
         train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,
                     proximal_mu=0.0)
-    assert len(Ledger.load(settings.ledger_path).events) == 1
+    ledger = Ledger.load(settings.ledger_path)
+    assert len(ledger.events) == 1 and ledger.is_released(ledger.events[0])
+
+
+def test_a_round_that_crashed_before_release_is_retried_without_a_second_charge(
+        site, monkeypatch) -> None:
+    cfg, settings, data = site
+    monkeypatch.setattr("client.local_training.train_epochs", _raise)
+    with pytest.raises(RuntimeError, match="crash"):
+        train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,
+                    proximal_mu=0.0)
+    charged = Ledger.load(settings.ledger_path)
+    assert len(charged.events) == 1 and not charged.is_released(charged.events[0])
+    monkeypatch.undo()
+    result = train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,
+                         proximal_mu=0.0)
+    assert result.privacy.steps == charged.events[0].steps
+    assert Ledger.load(settings.ledger_path).spent() == charged.spent()
+
+
+@pytest.mark.parametrize("server_round", [0, 3])
+def test_rounds_outside_the_plan_are_refused(site, server_round: int) -> None:
+    cfg, settings, data = site  # rounds=2
+    with pytest.raises(ConfigError, match=f"round {server_round} is outside .* 1..2"):
+        train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=server_round,
+                    proximal_mu=0.0)
+    assert not Path(settings.ledger_path).exists()  # refused before touching the ledger
+
+
+def _raise(*args, **kwargs):
+    raise RuntimeError("injected crash between charge and release")
 
 
 def test_non_private_round_touches_no_ledger(site) -> None:

@@ -58,7 +58,7 @@ def test_crash_between_charge_and_training_never_under_counts(small, tmp_path: P
     monkeypatch.setattr("client.local_training.make_private", crash)
     fed = build_federation(small, tmp_path)
     fed.run()
-    assert "stopped early" not in (fed.run_dir / "summary.txt").read_text()
+    assert json.loads((fed.run_dir / "outcome.json").read_text())["status"] == "finished"
     for site in range(3):
         ledger = Ledger.load(fed.ledger(site))
         assert sorted(e.round for e in ledger.events) == [1, 2]  # charged, never trained
@@ -123,7 +123,11 @@ def test_run_stops_cleanly_when_too_few_sites_remain(small, tmp_path: Path) -> N
     fed = build_federation(small, tmp_path, budgets={0: 0.5, 1: 0.5})
     fed.run()
     summary = (fed.run_dir / "summary.txt").read_text()
-    assert "stopped early" in summary and "min_sites=2" in summary
+    assert summary.startswith("privfl run stopped (only 1 usable site(s) left before round 1")
+    assert "min_sites=2" in summary
+    assert json.loads((fed.run_dir / "outcome.json").read_text()) == {
+        "status": "stopped", "reason": summary.split("stopped (")[1].split("): 0/2")[0],
+        "rounds_completed": 0}
     assert _rows(fed.run_dir) == []
     initial = torch.load(fed.run_dir / "checkpoints/round-000.pt")
     final = torch.load(fed.run_dir / "model.pt")

@@ -59,6 +59,8 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
             "ledger-path": str(ledger_dir / f"site-{i}.json"),
             "budget": budgets.get(i, cfg.privacy.site_budget),
             "delta": cfg.privacy.delta,
+            "allow-nonprivate": cfg.privacy.name == "none",
+            "allow-reproducible": cfg.reproducible,
         }
         for i, path in enumerate(data.site_files)
     }

@@ -1,0 +1,30 @@
+"""What a site agrees to, decided by the site (its settings), not by the run config.
+
+The coordinator's run config asks for DP-SGD or not, and for seeded noise or not; the
+site refuses a run that asks for less privacy than its own settings allow.
+"""
+
+from __future__ import annotations
+
+from conf.errors import ConfigError
+from conf.schema import ExperimentConfig
+from conf.site import SiteSettings
+
+
+class SitePolicyError(ConfigError):
+    """The run asks a site for something its own settings do not allow."""
+
+
+def check_run_allowed(cfg: ExperimentConfig, settings: SiteSettings) -> None:
+    """Refuse non-private or seeded-noise runs unless the site opted in."""
+    if cfg.privacy.name == "none" and not settings.allow_nonprivate:
+        raise SitePolicyError(
+            f"site {settings.site} trains only with DP-SGD, but this run asks for privacy=none;"
+            " the site must set allow-nonprivate=true in its own settings to take part"
+        )
+    if cfg.reproducible and cfg.privacy.name != "none" and not settings.allow_reproducible:
+        raise SitePolicyError(
+            f"site {settings.site} draws DP noise from OS entropy, but this run asks for "
+            "reproducible=true (seeded, NOT private); the site must set allow-reproducible=true"
+            " in its own settings to take part"
+        )
