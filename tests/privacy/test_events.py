@@ -17,6 +17,12 @@ from privacy.events import (
 )
 
 
+def test_older_dp_sgd_events_without_seeded_noise_still_load() -> None:
+    old = {"mechanism": "dp_sgd", "run_id": "r", "round": 1, "noise_multiplier": 1.0,
+           "sample_rate": 0.1, "steps": 5}
+    assert event_from_dict(old).seeded_noise is False
+
+
 def test_dp_sgd_event_history_dict_and_round_trip() -> None:
     event = DpSgdEvent(run_id="r1", round=3, noise_multiplier=1.1, sample_rate=0.14, steps=7)
     assert event.accountant_history() == [(1.1, 0.14, 7)]
@@ -27,6 +33,7 @@ def test_dp_sgd_event_history_dict_and_round_trip() -> None:
         "noise_multiplier": 1.1,
         "sample_rate": 0.14,
         "steps": 7,
+        "seeded_noise": False,
     }
     assert event_from_dict(event.to_dict()) == event
     assert event.key() == ("r1", 3, "dp_sgd", "")

@@ -437,3 +437,18 @@ def test_two_processes_lose_no_charge(tmp_path: Path) -> None:
     assert all(shared_charged) and all(exactly_once)
     assert all(results[0][8:]) and all(results[1][8:])
     assert ledger.spent() == epsilon_of(ledger.events, DELTA, "rdp")
+
+
+def test_release_mark_persists_and_needs_a_charge(tmp_path: Path) -> None:
+    ledger = _open(tmp_path / "l.json")
+    event = _round("r", 1)
+    with pytest.raises(LedgerError, match="was never charged"):
+        ledger.mark_released(event)
+    ledger.charge(event)
+    assert not ledger.is_released(event)
+    spent = ledger.spent()
+    ledger.mark_released(event)
+    reloaded = Ledger.load(tmp_path / "l.json")
+    assert reloaded.is_released(event)
+    assert reloaded.entries[0].released_at >= reloaded.entries[0].charged_at
+    assert reloaded.spent() == spent  # marking changes no ε
