@@ -52,6 +52,15 @@ class DpPlan:
 
 def plan_dp(cfg: ExperimentConfig, settings: SiteSettings, rows: int) -> DpPlan:
     """Calibrate the site's plan from its row count and its own δ."""
+    q, steps = check_plan_inputs(cfg, settings, rows)
+    sigma = _calibrate(cfg.privacy.epsilon, settings.delta, q, steps * cfg.rounds,
+                       cfg.privacy.accountant)
+    return DpPlan(sigma, q, steps, cfg.rounds, seeded_noise=cfg.reproducible)
+
+
+def check_plan_inputs(cfg: ExperimentConfig, settings: SiteSettings, rows: int
+                      ) -> tuple[float, int]:
+    """The site's sample rate and steps per round; refuses δ >= 1/rows or a batch > rows."""
     if settings.delta >= 1 / rows:
         raise DeltaTooLargeError(
             f"site {settings.site}: delta={settings.delta:g} is not below 1/(its {rows} "
@@ -59,10 +68,7 @@ def plan_dp(cfg: ExperimentConfig, settings: SiteSettings, rows: int) -> DpPlan:
             "(privacy.delta in simulation)"
         )
     q = sample_rate(rows, cfg.task.batch_size)
-    steps = cfg.local_epochs * steps_per_epoch(rows, cfg.task.batch_size)
-    sigma = _calibrate(cfg.privacy.epsilon, settings.delta, q, steps * cfg.rounds,
-                       cfg.privacy.accountant)
-    return DpPlan(sigma, q, steps, cfg.rounds, seeded_noise=cfg.reproducible)
+    return q, cfg.local_epochs * steps_per_epoch(rows, cfg.task.batch_size)
 
 
 @lru_cache(maxsize=64)

@@ -4,14 +4,19 @@ data and settings, run the federation in Flower's Simulation Runtime."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from conf.errors import PrivflError
+from client.dp_plan import check_plan_inputs
+from client.local_data import load_local_data
+from conf.errors import ConfigError, PrivflError
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings, settings_file
@@ -26,26 +31,33 @@ from simulations.site_data import write_site_data
 def simulate(raw: DictConfig) -> None:
     """Hydra entry point: one simulation per composed config (a sweep calls it per job)."""
     try:
-        run_simulation(raw)
+        outcome = run_simulation(raw)
     except PrivflError as err:
         print(f"privfl: error: {err}", file=sys.stderr, flush=True)
         sys.exit(2)
+    if outcome["status"] != "finished" and HydraConfig.get().mode == RunMode.RUN:
+        sys.exit(EXIT_CODES[outcome["status"]])  # a sweep goes on to its next job
 
 
-def run_simulation(raw: DictConfig) -> ExperimentConfig:
-    """Validate, prepare the sites and run; returns the config that ran."""
+EXIT_CODES = {"stopped": 3, "failed": 1}
+
+
+def run_simulation(raw: DictConfig) -> dict:
+    """Validate, prepare the sites and run; returns the run's outcome.json."""
     _log_to_console()
     cfg = validate(OmegaConf.to_container(raw, resolve=True))
     out = Path(cfg.output_dir)
+    if (out / "outcome.json").exists() or (out / "metrics.jsonl").exists():
+        raise ConfigError(f"run directory {out} already holds a run; choose another "
+                          "hydra.run.dir (or leave it at its default)")
     outputs = RunOutputs(out)
-    outputs.write_text("config.yaml", OmegaConf.to_yaml(raw, resolve=True))
     data = write_site_data(cfg, out / "data")
     cfg = dataclasses.replace(cfg, server_test_data=str(data.server_test.resolve()))
     settings_dir = out / "sites"
     settings_dir.mkdir(exist_ok=True)
     ledger_dir = Path(cfg.simulation.ledger_dir or out / "ledgers")
     for i, path in enumerate(data.site_files):
-        SiteSettings(
+        settings = SiteSettings(
             site=f"site-{i}",
             data_path=str(path.resolve()),
             ledger_path=str((ledger_dir / f"site-{i}.json").resolve()),
@@ -53,7 +65,11 @@ def run_simulation(raw: DictConfig) -> ExperimentConfig:
             delta=cfg.privacy.delta,
             allow_nonprivate=cfg.privacy.name == "none",
             allow_reproducible=cfg.reproducible,
-        ).write(settings_file(settings_dir, i))
+        )
+        if cfg.privacy.name != "none":  # what every site would refuse, said before Ray starts
+            check_plan_inputs(cfg, settings, len(load_local_data(cfg, settings).train))
+        settings.write(settings_file(settings_dir, i))
+    outputs.write_text("config.yaml", OmegaConf.to_yaml(raw, resolve=True))
     run_config = to_run_config(cfg)
     outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
     print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
@@ -61,7 +77,7 @@ def run_simulation(raw: DictConfig) -> ExperimentConfig:
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose)
-    return cfg
+    return json.loads((out / "outcome.json").read_text())
 
 
 def _log_to_console() -> None:

@@ -32,3 +32,24 @@ def test_ledger_command_reports_a_missing_file(tmp_path: Path) -> None:
     result = run_privfl("ledger", str(tmp_path / "nope.json"), cwd=tmp_path)
     assert result.returncode == 2
     assert "no ledger file" in result.stderr
+
+
+def test_delta_too_large_for_the_sites_stops_before_ray(tmp_path: Path) -> None:
+    result = run_privfl("simulate", "sites=3", "privacy.delta=0.01",
+                        f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "privfl: error: site site-0: delta=0.01 is not below 1/(its")
+    assert not (tmp_path / "run" / "config.yaml").exists()
+
+
+@pytest.mark.slow
+def test_every_site_out_of_budget_stops_cleanly_with_exit_3(tmp_path: Path) -> None:
+    """Through the real Simulation Runtime: all sites refuse at preflight."""
+    run_dir = tmp_path / "run"
+    result = run_privfl("simulate", "sites=3", "rounds=1", "privacy.site_budget=0.5",
+                        f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "privfl run stopped (only 0 usable site(s) left before round 1" in result.stdout
+    assert result.stderr.count("cannot take part") == 3
+    assert (run_dir / "model.pt").is_file() and (run_dir / "privacy.json").is_file()

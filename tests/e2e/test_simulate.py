@@ -74,6 +74,13 @@ def test_run_directory_holds_every_output(first_run) -> None:
     assert all(torch.equal(state[k], final[k]) for k in state)
 
 
+def test_a_used_run_directory_is_refused(first_run, workdir: Path) -> None:
+    _, run_dir = first_run
+    again = run_privfl("simulate", f"hydra.run.dir={run_dir}", cwd=workdir)
+    assert again.returncode == 2
+    assert f"run directory {run_dir} already holds a run" in again.stderr
+
+
 def test_manifest_hashes_each_site_file(first_run) -> None:
     _, run_dir = first_run
     manifest = json.loads((run_dir / "manifest.json").read_text())
