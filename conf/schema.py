@@ -80,7 +80,6 @@ class StrategyConfig:
     round_timeout: float = field(default=600.0, metadata=positive())
     proximal_mu: float = field(default=0.0, metadata={"ge": 0})
     eta: float = field(default=0.1, metadata=positive())
-    eta_l: float = field(default=0.1, metadata=positive())
     beta_1: float = field(default=0.9, metadata={"ge": 0, "lt": 1})
     beta_2: float = field(default=0.99, metadata={"ge": 0, "lt": 1})
     tau: float = field(default=1e-3, metadata=positive())

@@ -27,6 +27,9 @@ def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster) -> dict[str, Any]
         "target_epsilon_per_run": cfg.privacy.epsilon if dp else None,
         "reproducible": cfg.reproducible,
         "statement": _statement(cfg),
+        "source": ("each site's ε is as the site last reported it after a successful round; a "
+                   "site that failed after its write-ahead charge may have spent more: its own "
+                   "ledger is authoritative"),
         "sites": {
             record.site: {
                 **(dataclasses.asdict(record.privacy) if record.privacy else {}),

@@ -34,8 +34,7 @@ def _fedprox(cfg: ExperimentConfig) -> Strategy:
 
 def _fedadam(cfg: ExperimentConfig) -> Strategy:
     s = cfg.strategy
-    return FedAdam(**_common(cfg), eta=s.eta, eta_l=s.eta_l, beta_1=s.beta_1,
-                   beta_2=s.beta_2, tau=s.tau)
+    return FedAdam(**_common(cfg), eta=s.eta, beta_1=s.beta_1, beta_2=s.beta_2, tau=s.tau)
 
 
 STRATEGIES: dict[str, Callable[[ExperimentConfig], Strategy]] = {

@@ -78,3 +78,16 @@ def test_site_refuses_less_privacy_than_it_allows(make_config, tmp_path: Path, o
         assert site[protocol.KIND] == "SitePolicyError"
         assert fragment in site[protocol.REASON]
     assert not fed.ledger(0).exists() or not Ledger.load(fed.ledger(0)).events
+
+
+def test_budget_in_the_run_config_does_not_reach_the_site(make_config, tmp_path: Path) -> None:
+    """privacy.site_budget travels in run_config for the launcher; sites read their own."""
+    fed = build_federation(make_config("sites=3", "rounds=1"), tmp_path)
+    context = fed.grid.contexts[node_id(0)]
+    context.run_config = {**context.run_config, "privacy.site_budget": 0.01}
+    arrays = ArrayRecord(get_task(fed.cfg.task).build_model().state_dict())
+    msg = _train_message(arrays, 1)
+    msg.metadata.__dict__["_message_id"] = "m4"
+    site = app(msg, context).content[protocol.SITE]
+    assert site[protocol.STATUS] == protocol.OK
+    assert site["budget"] == fed.cfg.privacy.site_budget == 10.0

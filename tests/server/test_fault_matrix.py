@@ -15,6 +15,7 @@ import torch
 from flwr.app import ArrayRecord
 
 from client.local_training import train_round
+from privacy.errors import BudgetExceededError
 from privacy.ledger import Ledger
 from tests.support.federation import build_federation, node_id
 from tests.support.inprocess_grid import CRASH, SILENT
@@ -132,6 +133,34 @@ def test_run_stops_cleanly_when_too_few_sites_remain(small, tmp_path: Path) -> N
     initial = torch.load(fed.run_dir / "checkpoints/round-000.pt")
     final = torch.load(fed.run_dir / "model.pt")
     assert all(torch.equal(initial[k], final[k]) for k in initial)
+
+
+def test_refusal_mid_run_keeps_the_trained_round_then_stops(make_config, tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """site-0 runs dry in round 2 (another run spent its budget): round 2 still counts for
+    the two others, then the run stops because min_sites=3 can no longer be met."""
+
+    def exhausted_in_round_two(cfg, settings, data, arrays, *, run_id, server_round,
+                               proximal_mu):
+        if settings.site == "site-0" and server_round == 2:
+            raise BudgetExceededError(site="site-0", accountant="rdp", delta=1e-5, spent=9.9,
+                                      requested=10.4, budget=10.0, what="charging round 2")
+        return train_round(cfg, settings, data, arrays, run_id=run_id,
+                           server_round=server_round, proximal_mu=proximal_mu)
+
+    monkeypatch.setattr("client.app.train_round", exhausted_in_round_two)
+    fed = build_federation(make_config("sites=3", "rounds=3", "min_sites=3"), tmp_path)
+    fed.run()
+    rows = _rows(fed.run_dir)
+    assert [r["round"] for r in rows] == [1, 2]
+    assert rows[1]["sites_trained"] == 2
+    assert rows[1]["refused"][0]["site"] == "site-0"
+    assert rows[1]["refused"][0]["kind"] == "BudgetExceededError"
+    assert (fed.run_dir / "checkpoints/round-002.pt").is_file()
+    outcome = json.loads((fed.run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "stopped" and outcome["rounds_completed"] == 2
+    assert "before round 3" in outcome["reason"]
+    assert _privacy(fed.run_dir)["sites"]["site-0"]["excluded"].startswith("site 'site-0'")
 
 
 def test_delta_not_below_one_over_rows_is_refused(make_config, tmp_path: Path) -> None:
