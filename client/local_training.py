@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -68,7 +69,15 @@ def train_round(
         stats = train_epochs(model, loader, optimizer, nn.CrossEntropyLoss(),
                              cfg.local_epochs, after_step)
         return RoundResult(ArrayRecord(model.state_dict()), stats, None)
+    return _train_private(cfg, settings, data, model, optimizer, after_step, run_id,
+                          server_round)
 
+
+def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalData,
+                   model: nn.Module, optimizer: torch.optim.Optimizer,
+                   after_step: Callable[[nn.Module], None] | None, run_id: str,
+                   server_round: int) -> RoundResult:
+    """DP-SGD: check the plan and the budget, charge (write-ahead), train, mark released."""
     plan = plan_dp(cfg, settings, len(data.train))
     event = plan.event(run_id, server_round)
     ledger = open_ledger(cfg, settings)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 def _simulate(args: list[str]) -> int:
     from conf.errors import ConfigError
     from conf.groups import check_group_overrides
-    from simulations.launcher import simulate
 
     try:
         if not any(a.startswith(("hydra.searchpath", "--config-dir", "-cd")) for a in args):
@@ -19,6 +18,8 @@ def _simulate(args: list[str]) -> int:
     except ConfigError as err:
         print(f"privfl: error: {err}", file=sys.stderr)
         return 2
+    from simulations.launcher import simulate
+
     sys.argv = ["privfl simulate", *args]
     simulate()
     return 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
 from conf.run_config import from_run_config
+from conf.schema import ExperimentConfig
 from server.errors import TooFewSitesError
 from server.outputs import RunOutputs
 from server.preflight import preflight
@@ -42,8 +44,8 @@ def main(grid: Grid, context: Context) -> None:
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
     preflight_done = time.monotonic()
     guard = SiteGuard(build_strategy(cfg), roster, cfg.min_sites, cfg.strategy.round_timeout)
-    reporter = RoundReporter(cfg, task, test_set, guard, outputs)
-    outcome = {"status": "finished", "reason": None}
+    reporter = RoundReporter(cfg, task, test_set, guard, outputs, last_state=model.state_dict())
+    outcome: dict[str, Any] = {"status": "finished", "reason": None}
     try:
         guard.start(
             grid,
@@ -60,16 +62,23 @@ def main(grid: Grid, context: Context) -> None:
         outcome = {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
         raise
     finally:
-        outcome["rounds_completed"] = len(reporter.rows)
         timing = {
             "preflight_seconds": preflight_done - started,
             "rounds_seconds": time.monotonic() - preflight_done,
             "round_seconds": [row["round_seconds"] for row in reporter.rows],
         }
-        outputs.save_model("model.pt", reporter.last_state)
-        outputs.write_json("outcome.json", outcome)
-        outputs.write_json("timing.json", timing)
-        outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
-        text = summary_text(cfg, reporter.rows, roster, outcome, timing)
-        outputs.write_text("summary.txt", text)
-        print(text, end="", flush=True)
+        _write_outputs(cfg, outputs, reporter, roster, refusals, outcome, timing)
+
+
+def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundReporter,
+                   roster: SiteRoster, refusals: list[dict], outcome: dict[str, Any],
+                   timing: dict[str, Any]) -> None:
+    """The final model, outcome, timing, privacy record and summary (also when failing)."""
+    outcome["rounds_completed"] = len(reporter.rows)
+    outputs.save_model("model.pt", reporter.last_state)
+    outputs.write_json("outcome.json", outcome)
+    outputs.write_json("timing.json", timing)
+    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
+    text = summary_text(cfg, reporter.rows, roster, outcome, timing)
+    outputs.write_text("summary.txt", text)
+    print(text, end="", flush=True)
