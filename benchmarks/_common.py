@@ -7,7 +7,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -94,3 +96,14 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     tmp.replace(path)
     print(f"wrote {path.relative_to(ROOT)}", flush=True)
     return path
+
+
+def run_timed(command: Sequence[str]) -> float:
+    """Run ``command`` from the repository root; its wall seconds (RuntimeError on failure)."""
+    start = time.perf_counter()
+    proc = subprocess.run(list(command), cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n"
+                           f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return wall

@@ -18,13 +18,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine_facts, print_table, write_result
+from _common import machine_facts, print_table, run_timed, write_result
 
 DIGITS_TARGET = 0.90
 NON_PRIVATE = "none"
@@ -33,12 +31,7 @@ NON_PRIVATE = "none"
 def simulate(overrides: list[str], run_dir: Path) -> dict[str, Any]:
     """Run ``privfl simulate <overrides>`` into ``run_dir``; return what the run recorded."""
     command = ["privfl", "simulate", *overrides, f"hydra.run.dir={run_dir}"]
-    start = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n"
-                           f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    wall = run_timed(command)
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     privacy = json.loads((run_dir / "privacy.json").read_text())
     spent = [s["run_epsilon"] for s in privacy["sites"].values() if "run_epsilon" in s]

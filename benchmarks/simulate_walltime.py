@@ -23,14 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, compose_config, machine_facts, print_table, spread, write_result
+from _common import (
+    compose_config,
+    machine_facts,
+    print_table,
+    run_timed,
+    spread,
+    write_result,
+)
 
 TARGET_S = 90.0
 RAY, INPROCESS = "privfl simulate (Ray)", "in-process harness (no Ray)"
@@ -52,12 +57,7 @@ def measure(kind: str, run_root: Path, overrides: list[str]) -> dict[str, Any]:
     else:
         run_dir = run_root / "run"
         command = [sys.executable, __file__, "--inprocess-child", str(run_root), *overrides]
-    start = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n"
-                           f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    wall = run_timed(command)
     timing = json.loads((run_dir / "timing.json").read_text())
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return {

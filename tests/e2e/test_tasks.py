@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 from tests.e2e.conftest import run_privfl
-from tests.server.test_csv_federation import TASK_FILE
+from tests.support.clinic import write_clinic_task
 
 pytestmark = pytest.mark.slow
 
@@ -36,16 +35,9 @@ def test_tabular_with_fedprox_and_dirichlet(tmp_path: Path) -> None:
 
 
 def test_own_csv_with_fedadam(tmp_path: Path) -> None:
-    bunch = load_breast_cancer(as_frame=True)
-    table = bunch.frame[["mean radius", "mean texture", "mean smoothness"]].copy()
-    table["clinic"] = ["north" if i % 3 else "south" for i in range(len(table))]
-    table["diagnosis"] = [bunch.target_names[t] for t in bunch.target]
-    csv = tmp_path / "clinic.csv"
-    table.to_csv(csv, index=False)
-    (tmp_path / "myconf" / "task").mkdir(parents=True)
-    (tmp_path / "myconf" / "task" / "clinic.yaml").write_text(TASK_FILE.format(path=csv))
+    _, _, conf_dir = write_clinic_task(tmp_path)
     run_dir = tmp_path / "run"
-    result = run_privfl("simulate", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+    result = run_privfl("simulate", f"hydra.searchpath=[file://{conf_dir}]",
                         "task=clinic", "strategy=fedadam", "sites=3", "rounds=2",
                         "privacy.delta=1e-4", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
