@@ -1,0 +1,1 @@
+"""SecAgg+ building blocks: secret sharing, key agreement, masks, quantisation (no Flower)."""

@@ -1,0 +1,254 @@
+"""The site's side of one SecAgg+ round, stage by stage (no Flower).
+
+A site holds two X25519 key pairs per round (one to encrypt shares, one for pairwise
+masks) and a 32-byte self-mask seed. It Shamir-shares the seed and the mask private
+key among its neighbours, masks its quantised input with the self mask and the pairwise
+masks, and at unmasking reveals, for each neighbour, either that neighbour's seed share
+(it survived) or its mask-key share (it dropped), never both.
+
+State between stages is a :class:`SiteRound`, serialisable with ``to_bytes`` so a
+stateless app can keep it in its context.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from privacy.secagg import aead, masks, shamir
+from privacy.secagg.errors import ForgedKeyError, SecAggError, TamperedCiphertextError
+from privacy.secagg.identity import IdentityKey, sign_advertisement, verify_advertisement
+from privacy.secagg.keys import (
+    PAIRWISE_MASK,
+    SHARE_ENCRYPTION,
+    KeyPair,
+    agree,
+    derive_key,
+    encode_fields,
+)
+from privacy.secagg.messages import (
+    PAIRWISE,
+    SELF_MASK,
+    Advertisement,
+    MaskedInput,
+    UnmaskRequest,
+)
+from privacy.secagg.params import SecAggParams
+from privacy.secagg.quantize import Quantizer
+
+SHARE_STAGE = "share-keys"
+SECRET_BYTES = 32
+
+
+class CohortTooSmallError(SecAggError):
+    """Too few sites (or neighbours) for the configured minimum or threshold."""
+
+
+class UpdateRejectedError(SecAggError):
+    """The site's own update is not finite or not within the clipping range."""
+
+
+class UnmaskRefusedError(SecAggError):
+    """The unmask request would reveal both secrets of one site."""
+
+
+@dataclass(frozen=True)
+class SiteRound:
+    """Everything a site remembers between the stages of one round."""
+
+    run: str
+    round: int
+    node: int
+    site: str
+    cipher_private: bytes
+    mask_private: bytes
+    self_seed: bytes
+    neighbours: dict[int, Advertisement] = field(default_factory=dict)
+    received: dict[int, bytes] = field(default_factory=dict)
+    masked_with: tuple[int, ...] = ()
+    revealed: dict[int, str] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """JSON with hex-encoded bytes (secret: keep it on the site only)."""
+        return json.dumps(_hexify(asdict(self))).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SiteRound:
+        raw = _unhexify(json.loads(data))
+        raw["neighbours"] = {int(k): Advertisement(**v) for k, v in raw["neighbours"].items()}
+        raw["received"] = {int(k): v for k, v in raw["received"].items()}
+        raw["revealed"] = {int(k): v for k, v in raw["revealed"].items()}
+        raw["masked_with"] = tuple(raw["masked_with"])
+        return cls(**raw)
+
+
+def advertise(*, run: str, server_round: int, node: int, site: str,
+              identity: IdentityKey) -> tuple[Advertisement, SiteRound]:
+    """Stage 1: fresh keys and seed for this round; the public keys, signed."""
+    cipher, mask = KeyPair.generate(), KeyPair.generate()
+    signature = sign_advertisement(identity, site=site, node=node, run=run, round=server_round,
+                                   cipher_public=cipher.public_bytes,
+                                   mask_public=mask.public_bytes)
+    ad = Advertisement(node, site, cipher.public_bytes, mask.public_bytes,
+                       identity.public_bytes, signature)
+    state = SiteRound(run, server_round, node, site, cipher.private_bytes(),
+                      mask.private_bytes(), masks.new_seed())
+    return ad, state
+
+
+def share_keys(state: SiteRound, params: SecAggParams, neighbours: Mapping[int, Advertisement],
+               cohort: int, trusted: Mapping[str, bytes]) -> tuple[dict[int, bytes], SiteRound]:
+    """Stage 2: verify the neighbours' keys, share the seed and mask key among them.
+
+    ``cohort`` is the number of sites the server says advertised this round; ``trusted``
+    maps site names to identity public keys the site got outside the coordinator's reach
+    (the deployment CA, or the simulation launcher), so a coordinator cannot sign keys of
+    its own under a site's name.
+    """
+    if cohort < params.min_cohort:
+        raise CohortTooSmallError(
+            f"site {state.site}: only {cohort} site(s) in this round's cohort, below "
+            f"secagg.min_cohort={params.min_cohort}; refusing to take part")
+    if len(neighbours) < params.threshold:
+        raise CohortTooSmallError(
+            f"site {state.site}: {len(neighbours)} neighbour(s), fewer than "
+            f"secagg.threshold={params.threshold}; its secrets could not be reconstructed")
+    for node, ad in neighbours.items():
+        if node != ad.node or node == state.node:
+            raise SecAggError(f"site {state.site}: advertisement for node {node} is misrouted")
+        if trusted.get(ad.site) != ad.identity_public:
+            raise ForgedKeyError(
+                f"site {state.site}: neighbour {ad.site!r} (node {node}) advertised an identity "
+                "key that is not the one this site trusts for it; refusing to take part")
+        verify_advertisement(ad.identity_public, ad.signature, site=ad.site, node=ad.node,
+                             run=state.run, round=state.round, cipher_public=ad.cipher_public,
+                             mask_public=ad.mask_public)
+    order = sorted(neighbours)
+    seed_shares = shamir.split(state.self_seed, params.threshold, len(order))
+    key_shares = shamir.split(state.mask_private, params.threshold, len(order))
+    cipher = KeyPair.from_private_bytes(state.cipher_private)
+    sealed = {}
+    for node, seed_share, key_share in zip(order, seed_shares, key_shares, strict=True):
+        key = _share_key(cipher, neighbours[node], state, node)
+        plaintext = seed_share.to_bytes() + key_share.to_bytes()
+        sealed[node] = aead.seal(key, plaintext, sender=state.node, receiver=node,
+                                 run=state.run, round=state.round, stage=SHARE_STAGE)
+    return sealed, replace(state, neighbours=dict(neighbours))
+
+
+def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
+               received: Mapping[int, bytes]) -> tuple[MaskedInput, SiteRound]:
+    """Stage 3: check the update, quantise it, add the self and pairwise masks.
+
+    ``received`` holds the share ciphertexts neighbours sent this site; a neighbour whose
+    ciphertext does not authenticate is left out of the masks and reported.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if not np.isfinite(values).all():
+        raise UpdateRejectedError(f"site {state.site}: its update has NaN/inf values; not sent")
+    if np.abs(values).max(initial=0.0) > params.clipping_range:
+        raise UpdateRejectedError(
+            f"site {state.site}: its update leaves the clipping range ±{params.clipping_range:g}"
+            " (secagg.clipping_range); not sent")
+    quantizer = Quantizer(params.clipping_range, params.quantization_bits, params.modulus_bits)
+    vector = quantizer.add(quantizer.encode(values),
+                           masks.expand_mask(state.self_seed, len(values), params.modulus_bits))
+    mask_key = KeyPair.from_private_bytes(state.mask_private)
+    accepted, rejected = {}, []
+    for node, ciphertext in sorted(received.items()):
+        if node not in state.neighbours:
+            continue
+        try:
+            _open_share(state, node, ciphertext)
+        except TamperedCiphertextError:
+            rejected.append(node)
+            continue
+        accepted[node] = ciphertext
+        seed = pairwise_seed(mask_key.private_bytes(), state.neighbours[node], state.run,
+                             state.round, state.node)
+        pairwise = masks.expand_mask(seed, len(values), params.modulus_bits)
+        vector = (quantizer.add(vector, pairwise) if state.node < node
+                  else quantizer.subtract(vector, pairwise))
+    masked = MaskedInput(state.node, vector.astype("<u8").tobytes(), tuple(accepted),
+                         tuple(rejected))
+    return masked, replace(state, received=accepted, masked_with=tuple(accepted))
+
+
+def unmask(state: SiteRound, request: UnmaskRequest) -> tuple[dict[int, tuple[str, bytes]],
+                                                              SiteRound]:
+    """Stage 4: a seed share for each surviving neighbour, a mask-key share for each
+    dropped one; refuses any request that would reveal both secrets of one site."""
+    survivors, dropped = set(request.survivors), set(request.dropped)
+    both = survivors & dropped
+    revealed = dict(state.revealed)
+    asked = {node: SELF_MASK for node in survivors} | {node: PAIRWISE for node in dropped}
+    conflict = both | {n for n, kind in asked.items() if revealed.get(n, kind) != kind}
+    if conflict:
+        raise UnmaskRefusedError(
+            f"site {state.site}: unmask request asks for both secrets of node(s) "
+            f"{sorted(conflict)}; refused (that would reveal their input)")
+    shares = {}
+    for node, kind in sorted(asked.items()):
+        if node not in state.received:
+            continue
+        seed_share, key_share = _split_plaintext(_open_share(state, node, state.received[node]))
+        shares[node] = (kind, seed_share if kind == SELF_MASK else key_share)
+        revealed[node] = kind
+    return shares, replace(state, revealed=revealed)
+
+
+def pairwise_seed(mask_private: bytes, peer: Advertisement, run: str, server_round: int,
+                  node: int) -> bytes:
+    """The 32-byte seed node ``node`` shares with ``peer`` (the server recomputes it from a
+    reconstructed mask key of a dropped site)."""
+    shared = agree(KeyPair.from_private_bytes(mask_private), peer.mask_public)
+    return derive_key(shared, purpose=PAIRWISE_MASK,
+                      context=_pair_context(run, server_round, node, peer.node))
+
+
+def _share_key(cipher: KeyPair, peer: Advertisement, state: SiteRound, node: int) -> bytes:
+    shared = agree(cipher, peer.cipher_public)
+    return derive_key(shared, purpose=SHARE_ENCRYPTION,
+                      context=_pair_context(state.run, state.round, state.node, node))
+
+
+def _open_share(state: SiteRound, sender: int, ciphertext: bytes) -> bytes:
+    key = _share_key(KeyPair.from_private_bytes(state.cipher_private), state.neighbours[sender],
+                     state, sender)
+    return aead.open_sealed(key, ciphertext, sender=sender, receiver=state.node, run=state.run,
+                            round=state.round, stage=SHARE_STAGE)
+
+
+def _split_plaintext(plaintext: bytes) -> tuple[bytes, bytes]:
+    half = len(plaintext) // 2
+    return plaintext[:half], plaintext[half:]
+
+
+def _pair_context(run: str, server_round: int, a: int, b: int) -> bytes:
+    low, high = sorted((a, b))
+    return encode_fields(run, server_round, low, high)
+
+
+def _hexify(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, dict):
+        return {str(k): _hexify(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_hexify(v) for v in value]
+    return value
+
+
+def _unhexify(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"hex"}:
+            return bytes.fromhex(value["hex"])
+        return {k: _unhexify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unhexify(v) for v in value]
+    return value
+
