@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 def _simulate(args: list[str]) -> int:
     from conf.errors import ConfigError
-    from conf.groups import check_group_overrides
+    from conf.precheck import precheck
 
     try:
-        if not any(a.startswith(("hydra.searchpath", "--config-dir", "-cd")) for a in args):
-            check_group_overrides(args)  # with extra config dirs, Hydra checks choices
+        precheck(args)
     except ConfigError as err:
         print(f"privfl: error: {err}", file=sys.stderr)
         return 2

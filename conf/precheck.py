@@ -1,0 +1,69 @@
+"""Check `privfl simulate` overrides before Hydra runs, so every mistake is one line.
+
+Hydra reports composition errors (an unknown key, a key the chosen group does not have)
+over several lines; here the config is composed with the compose API and validated, once
+per value of each sweep (the other overrides at their first value), and any error
+becomes a one-line ConfigError.
+"""
+
+from __future__ import annotations
+
+from hydra import compose, initialize_config_module
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from conf.errors import ConfigError
+from conf.groups import check_group_overrides
+from conf.validate import validate
+
+
+def precheck(args: list[str]) -> None:
+    """ConfigError (one line) for anything Hydra or the schema would refuse."""
+    overrides = [a for a in args if not a.startswith("-")]
+    if not any(o.startswith("hydra.searchpath") for o in overrides):
+        check_group_overrides(overrides)  # with extra config dirs, compose checks choices
+    parser = OverridesParser.create()
+    parsed = []
+    for override in overrides:
+        try:
+            parsed += parser.parse_overrides([override])
+        except HydraException as err:
+            raise ConfigError(f"cannot parse {override!r}: {_one_line(err)}") from err
+    base = [_with_value(o, _values(o)[0]) for o in parsed]
+    variants = [base] + [
+        [*base[:i], _with_value(o, value), *base[i + 1:]]
+        for i, o in enumerate(parsed) if o.is_sweep_override() for value in _values(o)[1:]
+    ]
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        for variant in variants:
+            validate(_compose(variant))
+
+
+def _compose(overrides: list[str]) -> dict:
+    try:
+        raw = compose("config", overrides=[*overrides, "output_dir=."])
+        return OmegaConf.to_container(raw, resolve=True)
+    except (HydraException, OmegaConfBaseException) as err:
+        message = _one_line(err)
+        if message.startswith("Could not override '"):
+            key = message.split("'")[1]
+            message = (f"{key}: no such key in this config; check the spelling, or choose the "
+                       "group that has it (e.g. partition=dirichlet for partition.alpha)")
+        raise ConfigError(message) from err
+
+
+def _one_line(err: Exception) -> str:
+    return "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+
+
+def _values(override: Override) -> list[str]:
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [override.input_line.split("=", 1)[1]]
+
+
+def _with_value(override: Override, value: str) -> str:
+    return f"{override.input_line.split('=', 1)[0]}={value}"
