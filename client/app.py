@@ -9,6 +9,7 @@ from client.dp_plan import plan_dp
 from client.local_data import load_local_data
 from client.local_training import open_ledger, train_round
 from client.mods.refusals import refusals_mod
+from client.mods.secagg import secagg_mod
 from client.site import load_site_settings
 from client.site_policy import check_run_allowed
 from conf import protocol
@@ -16,7 +17,7 @@ from conf.run_config import from_run_config
 from tasks.registry import get_task
 from tasks.training import evaluate as evaluate_model
 
-app = ClientApp(mods=[refusals_mod])
+app = ClientApp(mods=[refusals_mod, secagg_mod])
 
 
 @app.query(protocol.PREFLIGHT)

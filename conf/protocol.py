@@ -57,3 +57,10 @@ class SitePrivacyReport:
         """Rebuild from a ConfigRecord (extra keys such as status are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: record[k] for k in names if k in record})
+
+
+SECAGG_STAGE = "secagg-stage"
+SECAGG = "secagg"
+PAYLOAD = "payload"
+ADVERTISE, SHARE, MASK, UNMASK = "advertise", "share", "mask", "unmask"
+SECAGG_STAGES = (ADVERTISE, SHARE, MASK, UNMASK)

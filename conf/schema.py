@@ -16,6 +16,7 @@ PrivacyName = Literal["dp_sgd", "none"]
 AccountantName = Literal["rdp", "prv"]
 GradSampleMode = Literal["hooks", "ew", "functorch", "ghost"]
 PartitionName = Literal["iid", "dirichlet"]
+SecAggName = Literal["none", "secaggplus"]
 FeatureType = Literal["numeric", "categorical"]
 
 
@@ -118,6 +119,25 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True)
+class SecAggConfig:
+    """Secure aggregation of the training updates (SecAgg+); see docs/secure-aggregation.md.
+
+    ``neighbours`` and ``threshold`` of 0 mean: derived from the number of sites
+    (``default_neighbours`` and k // 2 + 1).
+    """
+
+    name: SecAggName = "none"
+    neighbours: int = field(default=0, metadata={"ge": 0})
+    threshold: int = field(default=0, metadata={"ge": 0})
+    clipping_range: float = field(default=1.0, metadata=positive())
+    quantization_bits: int = field(default=24, metadata={"ge": 1, "le": 32})
+    modulus_bits: int = field(default=44, metadata={"ge": 2, "le": 62})
+    max_weight: int = field(default=1000, metadata={"ge": 1})
+    min_cohort: int = field(default=0, metadata={"ge": 0})
+    stage_timeout: float = field(default=120.0, metadata=positive())
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: the root of the composed Hydra config."""
 
@@ -126,6 +146,7 @@ class ExperimentConfig:
     privacy: PrivacyConfig
     partition: PartitionConfig
     simulation: SimulationConfig
+    secagg: SecAggConfig = field(default_factory=SecAggConfig)
     sites: int = field(default=10, metadata={"ge": 2})
     rounds: int = field(default=10, metadata={"ge": 1})
     local_epochs: int = field(default=1, metadata={"ge": 1})

@@ -29,6 +29,8 @@ class SiteSettings:
     delta: float
     allow_nonprivate: bool = False
     allow_reproducible: bool = False
+    identity_key_path: str | None = None
+    roster_path: str | None = None
 
     def __post_init__(self) -> None:
         if not self.budget > 0:
@@ -54,7 +56,9 @@ class SiteSettings:
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteSettings:
         """Build from a SuperNode's node config (keys: site, data-path, ledger-path,
-        budget, delta; optional allow-nonprivate, allow-reproducible)."""
+        budget, delta; optional allow-nonprivate, allow-reproducible, and for secure
+        aggregation identity-key (the site's Ed25519 key file) and roster (the identity
+        public keys it trusts, by site name))."""
         keys = ("site", "data-path", "ledger-path", "budget", "delta")
         missing = [k for k in keys if k not in node_config]
         if missing:
@@ -70,7 +74,14 @@ class SiteSettings:
             delta=float(node_config["delta"]),
             allow_nonprivate=_flag(node_config, "allow-nonprivate"),
             allow_reproducible=_flag(node_config, "allow-reproducible"),
+            identity_key_path=_optional(node_config, "identity-key"),
+            roster_path=_optional(node_config, "roster"),
         )
+
+
+def _optional(node_config: dict, key: str) -> str | None:
+    value = node_config.get(key)
+    return None if value in (None, "") else str(value)
 
 
 def _flag(node_config: dict, key: str) -> bool:

@@ -19,6 +19,7 @@ from server.preflight import preflight
 from server.privacy_summary import privacy_summary
 from server.roster import SiteRoster
 from server.round_reporter import RoundReporter
+from server.secure_aggregation import SecureAggregationGrid
 from server.strategies.registry import build_strategy
 from server.strategies.site_guard import SiteGuard
 from server.summary import summary_text
@@ -48,7 +49,7 @@ def main(grid: Grid, context: Context) -> None:
     outcome: dict[str, Any] = {"status": "finished", "reason": None}
     try:
         guard.start(
-            grid,
+            SecureAggregationGrid(grid, cfg) if cfg.secagg.name != "none" else grid,
             ArrayRecord(model.state_dict()),
             num_rounds=cfg.rounds,
             timeout=cfg.strategy.round_timeout,

@@ -21,6 +21,8 @@ from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings, settings_file
 from conf.validate import validate
+from privacy.secagg.params import SecAggParams
+from privacy.secagg.roster import write_identities
 from server.outputs import RunOutputs
 from simulations.manifest import manifest
 from simulations.runtime import run_federation, write_app_dir
@@ -56,6 +58,11 @@ def run_simulation(raw: DictConfig) -> dict:
     settings_dir = out / "sites"
     settings_dir.mkdir(exist_ok=True)
     ledger_dir = Path(cfg.simulation.ledger_dir or out / "ledgers")
+    identities, roster = {}, None
+    if cfg.secagg.name != "none":
+        SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
+        identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
+                                              settings_dir / "identities")
     for i, path in enumerate(data.site_files):
         settings = SiteSettings(
             site=f"site-{i}",
@@ -65,6 +72,8 @@ def run_simulation(raw: DictConfig) -> dict:
             delta=cfg.privacy.delta,
             allow_nonprivate=cfg.privacy.name == "none",
             allow_reproducible=cfg.reproducible,
+            identity_key_path=str(identities[f"site-{i}"]) if identities else None,
+            roster_path=str(roster) if roster else None,
         )
         if cfg.privacy.name != "none":  # what every site would refuse, said before Ray starts
             check_plan_inputs(cfg, settings, len(load_local_data(cfg, settings).train))

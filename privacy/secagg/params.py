@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conf.errors import ConfigError
+from conf.schema import SecAggConfig
+from privacy.secagg.errors import SecAggError
+from privacy.secagg.graph import default_neighbours
 from privacy.secagg.quantize import Quantizer, check_capacity
+
+
+class CohortTooSmallError(SecAggError):
+    """Too few sites (or neighbours) for the configured minimum or threshold."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,26 @@ class SecAggParams:
         if not self.stage_timeout > 0:
             raise ConfigError(f"secagg.stage_timeout={self.stage_timeout}: must be > 0")
         Quantizer(self.clipping_range, self.quantization_bits, self.modulus_bits)
+
+    @classmethod
+    def for_cohort(cls, cfg: SecAggConfig, cohort: int) -> SecAggParams:
+        """The parameters for a round of ``cohort`` sites; 0 in the config means derived:
+        k = ``default_neighbours(cohort)``, t = k // 2 + 1, min_cohort = t."""
+        if cohort < 3:
+            raise CohortTooSmallError(f"secure aggregation needs at least 3 sites per round, "
+                                      f"got {cohort}")
+        k = min(cfg.neighbours or default_neighbours(cohort), cohort - 1)
+        t = cfg.threshold or k // 2 + 1
+        params = cls(neighbours=k, threshold=t, clipping_range=cfg.clipping_range,
+                     quantization_bits=cfg.quantization_bits, modulus_bits=cfg.modulus_bits,
+                     min_cohort=cfg.min_cohort or t, stage_timeout=cfg.stage_timeout)
+        params.check_sites(cohort)
+        if cohort * cfg.max_weight >= 2**cfg.modulus_bits:
+            raise ConfigError(
+                f"secagg.max_weight={cfg.max_weight}: {cohort} sites x max_weight must stay "
+                f"below 2^secagg.modulus_bits ({2**cfg.modulus_bits}); lower max_weight or "
+                "raise modulus_bits")
+        return params
 
     def check_sites(self, sites: int) -> None:
         """ConfigError if the modulus cannot hold the sum of ``sites`` inputs."""

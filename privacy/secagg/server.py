@@ -87,20 +87,22 @@ class ServerRound:
         }
 
     def aggregate(self, responses: Mapping[int, Mapping[int, tuple[str, bytes]]],
-                  length: int) -> tuple[np.ndarray, int]:
-        """After stage 4: the sum of the survivors' inputs and how many there are."""
+                  length: int, exact: int = 0) -> tuple[np.ndarray, int, np.ndarray]:
+        """After stage 4: the sum of the survivors' inputs, how many there are, and the
+        exact sums of the ``exact`` integers each appended."""
         q = self.quantizer
-        total = np.zeros(length, dtype=np.uint64)
+        width = length + exact
+        total = np.zeros(width, dtype=np.uint64)
         for masked in self.inputs.values():
             total = q.add(total, np.frombuffer(masked.vector, dtype="<u8").astype(np.uint64))
         for node in self.inputs:
             seed = self._reconstruct(node, SELF_MASK, responses)
-            total = q.subtract(total, masks.expand_mask(seed, length, self.params.modulus_bits))
+            total = q.subtract(total, masks.expand_mask(seed, width, self.params.modulus_bits))
         for node in self.dropped:
             total = self._cancel_pairwise(node, self._reconstruct(node, PAIRWISE, responses),
-                                          total, length)
+                                          total, width)
         try:
-            result = q.decode_sum(total, len(self.inputs))
+            result = q.decode_sum(total[:length], len(self.inputs))
         except AggregateRangeError as err:
             raise RoundFailedError(f"the unmasked aggregate is out of range ({err}); "
                                    "round discarded") from err
@@ -108,7 +110,7 @@ class ServerRound:
         if not np.isfinite(result).all() or np.abs(result).max(initial=0.0) > bound:
             raise RoundFailedError("the unmasked aggregate is not finite or exceeds the bound "
                                    f"the clipping implies (±{bound:g}); round discarded")
-        return result, len(self.inputs)
+        return result, len(self.inputs), total[length:]
 
     def _cancel_pairwise(self, dropped: int, mask_private: bytes, total: np.ndarray,
                          length: int) -> np.ndarray:

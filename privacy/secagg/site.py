@@ -12,14 +12,12 @@ stateless app can keep it in its context.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
 import numpy as np
 
-from privacy.secagg import aead, masks, shamir
+from privacy.secagg import aead, masks, shamir, wire
 from privacy.secagg.errors import ForgedKeyError, SecAggError, TamperedCiphertextError
 from privacy.secagg.identity import IdentityKey, sign_advertisement, verify_advertisement
 from privacy.secagg.keys import (
@@ -37,15 +35,11 @@ from privacy.secagg.messages import (
     MaskedInput,
     UnmaskRequest,
 )
-from privacy.secagg.params import SecAggParams
+from privacy.secagg.params import CohortTooSmallError, SecAggParams
 from privacy.secagg.quantize import Quantizer
 
 SHARE_STAGE = "share-keys"
 SECRET_BYTES = 32
-
-
-class CohortTooSmallError(SecAggError):
-    """Too few sites (or neighbours) for the configured minimum or threshold."""
 
 
 class UpdateRejectedError(SecAggError):
@@ -74,11 +68,11 @@ class SiteRound:
 
     def to_bytes(self) -> bytes:
         """JSON with hex-encoded bytes (secret: keep it on the site only)."""
-        return json.dumps(_hexify(asdict(self))).encode()
+        return wire.dumps(asdict(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SiteRound:
-        raw = _unhexify(json.loads(data))
+        raw = wire.loads(data)
         raw["neighbours"] = {int(k): Advertisement(**v) for k, v in raw["neighbours"].items()}
         raw["received"] = {int(k): v for k, v in raw["received"].items()}
         raw["revealed"] = {int(k): v for k, v in raw["revealed"].items()}
@@ -141,11 +135,13 @@ def share_keys(state: SiteRound, params: SecAggParams, neighbours: Mapping[int, 
 
 
 def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
-               received: Mapping[int, bytes]) -> tuple[MaskedInput, SiteRound]:
+               received: Mapping[int, bytes], exact: Sequence[int] = ()
+               ) -> tuple[MaskedInput, SiteRound]:
     """Stage 3: check the update, quantise it, add the self and pairwise masks.
 
     ``received`` holds the share ciphertexts neighbours sent this site; a neighbour whose
-    ciphertext does not authenticate is left out of the masks and reported.
+    ciphertext does not authenticate is left out of the masks and reported. ``exact``
+    integers (e.g. the site's FedAvg weight) are appended unquantised and summed exactly.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     if not np.isfinite(values).all():
@@ -155,8 +151,11 @@ def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
             f"site {state.site}: its update leaves the clipping range ±{params.clipping_range:g}"
             " (secagg.clipping_range); not sent")
     quantizer = Quantizer(params.clipping_range, params.quantization_bits, params.modulus_bits)
-    vector = quantizer.add(quantizer.encode(values),
-                           masks.expand_mask(state.self_seed, len(values), params.modulus_bits))
+    if any(not 0 <= n < quantizer.modulus for n in exact):
+        raise UpdateRejectedError(f"site {state.site}: exact value out of [0, 2^modulus_bits)")
+    encoded = np.concatenate([quantizer.encode(values), np.asarray(exact, dtype=np.uint64)])
+    vector = quantizer.add(encoded,
+                           masks.expand_mask(state.self_seed, len(encoded), params.modulus_bits))
     mask_key = KeyPair.from_private_bytes(state.mask_private)
     accepted, rejected = {}, []
     for node, ciphertext in sorted(received.items()):
@@ -170,7 +169,7 @@ def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
         accepted[node] = ciphertext
         seed = pairwise_seed(mask_key.private_bytes(), state.neighbours[node], state.run,
                              state.round, state.node)
-        pairwise = masks.expand_mask(seed, len(values), params.modulus_bits)
+        pairwise = masks.expand_mask(seed, len(encoded), params.modulus_bits)
         vector = (quantizer.add(vector, pairwise) if state.node < node
                   else quantizer.subtract(vector, pairwise))
     masked = MaskedInput(state.node, vector.astype("<u8").tobytes(), tuple(accepted),
@@ -231,24 +230,3 @@ def _split_plaintext(plaintext: bytes) -> tuple[bytes, bytes]:
 def _pair_context(run: str, server_round: int, a: int, b: int) -> bytes:
     low, high = sorted((a, b))
     return encode_fields(run, server_round, low, high)
-
-
-def _hexify(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"hex": value.hex()}
-    if isinstance(value, dict):
-        return {str(k): _hexify(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_hexify(v) for v in value]
-    return value
-
-
-def _unhexify(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"hex"}:
-            return bytes.fromhex(value["hex"])
-        return {k: _unhexify(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unhexify(v) for v in value]
-    return value
-

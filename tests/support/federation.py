@@ -12,6 +12,7 @@ from flwr.app import Context, RecordDict
 from client.app import app as client_app
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
+from privacy.secagg.roster import write_identities
 from server.app import app as server_app
 from simulations.site_data import write_site_data
 from tests.support.inprocess_grid import InProcessGrid
@@ -52,6 +53,8 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
     cfg = dataclasses.replace(cfg, server_test_data=str(data.server_test), output_dir=str(run_dir))
     ledger_dir = ledger_dir or root / "ledgers"
     budgets = budgets or {}
+    identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
+                                          root / "identities")
     node_configs = {
         node_id(i): {
             "site": f"site-{i}",
@@ -61,6 +64,8 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
             "delta": cfg.privacy.delta,
             "allow-nonprivate": cfg.privacy.name == "none",
             "allow-reproducible": cfg.reproducible,
+            "identity-key": str(identities[f"site-{i}"]),
+            "roster": str(roster),
         }
         for i, path in enumerate(data.site_files)
     }

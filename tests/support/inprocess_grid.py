@@ -1,7 +1,8 @@
 """A Flower Grid that runs the ClientApp in this process (tests only).
 
 It keeps one Context per node, so the apps behave as on SuperNodes, and lets a test
-inject faults: a node can crash or stay silent on a given message type. The real
+inject faults: a node can crash or stay silent on a given message type, or on one stage
+of secure aggregation (``"train/mask"``). The real
 Simulation Runtime is exercised by the e2e tests; this grid makes fault matrices fast.
 """
 
@@ -68,7 +69,7 @@ class InProcessGrid(Grid):
             node = msg.metadata.dst_node_id
             msg.metadata.__dict__["_message_id"] = str(uuid4())
             stage, fault = self.faults.get(node, ("", ""))
-            hit = bool(fault) and msg.metadata.message_type.startswith(stage)
+            hit = bool(fault) and _kind(msg).startswith(stage)
             if hit and fault == SILENT:
                 continue
             self.delivered.append((node, msg.metadata.message_type))
@@ -81,3 +82,10 @@ class InProcessGrid(Grid):
                 replies.append(Message(error, reply_to=msg))
         return replies
 
+
+
+def _kind(msg: Message) -> str:
+    """``train``, ``evaluate``, ... or ``train/<secagg stage>`` for secure-aggregation stages."""
+    config = msg.content.config_records.get("config")
+    stage = config.get("secagg-stage") if config else None
+    return f"{msg.metadata.message_type}/{stage}" if stage else msg.metadata.message_type

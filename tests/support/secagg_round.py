@@ -32,8 +32,11 @@ def params(sites: int, **overrides) -> SecAggParams:
 
 def run_round(values: Mapping[int, np.ndarray], p: SecAggParams, *,
               drop: Mapping[str, set[int]] | None = None,
-              tamper: set[tuple[int, int]] | None = None) -> tuple[np.ndarray, int]:
-    """Run stages 1-4; returns the server's decoded sum and the number of survivors."""
+              tamper: set[tuple[int, int]] | None = None,
+              exact: Mapping[int, list[int]] | None = None) -> tuple[np.ndarray, int]:
+    """Run stages 1-4; returns the server's decoded sum and the number of survivors
+    (with ``exact``, the exact integer sums are appended to the decoded sum)."""
+    exact = exact or {}
     drop = drop or {}
     tamper = tamper or set()
     length = len(next(iter(values.values())))
@@ -68,11 +71,13 @@ def run_round(values: Mapping[int, np.ndarray], p: SecAggParams, *,
     masked = {}
     for node in (n for n in alive("mask") if n in inbox):
         masked[node], state = mask_input(SiteRound.from_bytes(states[node]), p, values[node],
-                                         inbox[node])
+                                         inbox[node], exact.get(node, ()))
         states[node] = state.to_bytes()
     requests = server.unmask_requests(masked)
     responses = {}
     for node in (n for n in alive("unmask") if n in requests):
         responses[node], state = unmask(SiteRound.from_bytes(states[node]), requests[node])
         states[node] = state.to_bytes()
-    return server.aggregate(responses, length)
+    width = len(next(iter(exact.values()))) if exact else 0
+    result, count, sums = server.aggregate(responses, length, width)
+    return (np.concatenate([result, sums.astype(np.float64)]) if width else result), count

@@ -157,3 +157,13 @@ def test_modulus_too_small_for_the_cohort_is_refused() -> None:
     p = params(5, quantization_bits=16, modulus_bits=17)
     with pytest.raises(ConfigError, match="too small for 5 sites"):
         run_round(_inputs(5), p)
+
+
+def test_exact_integers_sum_exactly_next_to_the_quantised_values() -> None:
+    values = _inputs(5)
+    weights = {node: [117 + i, 3] for i, node in enumerate(values)}
+    p = params(5, neighbours=4, threshold=3)
+    result, count = run_round(values, p, drop={"mask": {102}}, exact=weights)
+    survivors = [n for n in values if n != 102]
+    assert list(result[LENGTH:]) == [sum(weights[n][0] for n in survivors), 3 * len(survivors)]
+    _close(result[:LENGTH], sum(values[n] for n in survivors), count, p)

@@ -1,0 +1,132 @@
+"""SecAgg+ at the site: a ClientApp mod around the train handler.
+
+A train message whose config names a ``secagg-stage`` is one stage of the protocol
+(``privacy.secagg.site``); only the ``mask`` stage runs the train handler, then turns
+its update into a masked, quantised vector. The round's secrets stay in the node's
+context state and never leave the site except as encrypted shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from flwr.app import ConfigRecord, Context, Message, RecordDict
+from flwr.app.message_type import MessageType
+from flwr.clientapp.typing import ClientAppCallable
+
+from client.site import load_site_settings
+from client.site_policy import check_run_allowed
+from conf import protocol
+from conf.run_config import from_run_config
+from privacy.secagg import wire
+from privacy.secagg.errors import SecAggError
+from privacy.secagg.params import SecAggParams
+from privacy.secagg.roster import load_identity, load_roster
+from privacy.secagg.site import SiteRound, advertise, mask_input, share_keys, unmask
+
+STATE = "secagg-state"
+
+Stage = Callable[[Message, Context, ClientAppCallable], Message]
+
+
+def secagg_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    """Run the SecAgg+ stage the message asks for; pass anything else through."""
+    config = msg.content.config_records.get(protocol.CONFIG)
+    if msg.metadata.message_type != MessageType.TRAIN or not config or \
+            protocol.SECAGG_STAGE not in config:
+        return call_next(msg, context)
+    return STAGES[str(config[protocol.SECAGG_STAGE])](msg, context, call_next)
+
+
+def _advertise(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    check_run_allowed(cfg, settings)
+    ad, state = advertise(run=str(context.run_id), server_round=_round(msg),
+                          node=context.node_id, site=settings.site,
+                          identity=load_identity(settings.identity_key_path))
+    _save(context, state)
+    return _reply(msg, state.site, wire.dump_ad(ad))
+
+
+def _share(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    payload = wire.loads(_payload(msg))
+    cohort = int(payload["cohort"])
+    sealed, state = share_keys(_load(context, msg), SecAggParams.for_cohort(cfg.secagg, cohort),
+                               wire.load_ads(payload["neighbours"]), cohort,
+                               load_roster(settings.roster_path))
+    _save(context, state)
+    return _reply(msg, state.site, wire.dump_by_node(sealed))
+
+
+def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    cfg = from_run_config(context.run_config)
+    payload = wire.loads(_payload(msg))
+    trained = call_next(msg, context)
+    site = trained.content.config_records.get(protocol.SITE) if not trained.has_error() else None
+    if site is None or site[protocol.STATUS] != protocol.OK:
+        return trained  # an error or a refusal: the server treats the site as dropped
+    before = _flatten(msg.content[protocol.ARRAYS].to_numpy_ndarrays())
+    after = _flatten(trained.content[protocol.ARRAYS].to_numpy_ndarrays())
+    weight = min(int(trained.content[protocol.METRICS][protocol.NUM_EXAMPLES]),
+                 cfg.secagg.max_weight)
+    values = (after - before) * (weight / cfg.secagg.max_weight)
+    params = SecAggParams.for_cohort(cfg.secagg, int(payload["cohort"]))
+    masked, state = mask_input(_load(context, msg), params, values,
+                               wire.load_by_node(payload["inbox"]), exact=[weight])
+    _save(context, state)
+    content = RecordDict({protocol.SITE: site,
+                          protocol.SECAGG: ConfigRecord({protocol.PAYLOAD:
+                                                         wire.dump_masked(masked)})})
+    return Message(content, reply_to=msg)
+
+
+def _unmask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    shares, state = unmask(_load(context, msg), wire.load_request(_payload(msg)))
+    _save(context, state)
+    return _reply(msg, state.site, wire.dump_shares(shares))
+
+
+STAGES: dict[str, Stage] = {
+    protocol.ADVERTISE: _advertise,
+    protocol.SHARE: _share,
+    protocol.MASK: _mask,
+    protocol.UNMASK: _unmask,
+}
+
+
+def _flatten(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([a.astype(np.float64).ravel() for a in arrays])
+
+
+def _round(msg: Message) -> int:
+    return int(msg.content[protocol.CONFIG]["server-round"])
+
+
+def _payload(msg: Message) -> bytes:
+    return msg.content[protocol.SECAGG][protocol.PAYLOAD]
+
+
+def _reply(msg: Message, site: str, payload: bytes) -> Message:
+    content = RecordDict({
+        protocol.SITE: ConfigRecord({"site": site, protocol.STATUS: protocol.OK}),
+        protocol.SECAGG: ConfigRecord({protocol.PAYLOAD: payload}),
+    })
+    return Message(content, reply_to=msg)
+
+
+def _save(context: Context, state: SiteRound) -> None:
+    context.state[STATE] = ConfigRecord({"round": state.to_bytes()})
+
+
+def _load(context: Context, msg: Message) -> SiteRound:
+    """This round's state; a site that lost it (restarted mid-round) cannot go on."""
+    record = context.state.config_records.get(STATE)
+    state = SiteRound.from_bytes(record["round"]) if record else None
+    if state is None or state.round != _round(msg) or state.run != str(context.run_id):
+        raise SecAggError(f"node {context.node_id} has no secure-aggregation state for round "
+                          f"{_round(msg)} (restarted mid-round?); it drops out of this round")
+    return state

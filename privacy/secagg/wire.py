@@ -1,0 +1,95 @@
+"""Byte encodings of what SecAgg+ sites and the server exchange (and a site's state).
+
+JSON with bytes as ``{"hex": ...}`` and integer keys as strings: small, explicit and
+free of pickle. Both sides of the protocol use these functions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from privacy.secagg.messages import Advertisement, MaskedInput, UnmaskRequest
+
+
+def dumps(value: Any) -> bytes:
+    """Encode dicts, lists, tuples, bytes, ints, floats and strings."""
+    return json.dumps(_encode(value)).encode()
+
+
+def loads(data: bytes) -> Any:
+    """Decode :func:`dumps` output (tuples come back as lists, int keys as strings)."""
+    return _decode(json.loads(data))
+
+
+def dump_ad(ad: Advertisement) -> bytes:
+    return dumps(dataclasses.asdict(ad))
+
+
+def load_ad(data: bytes) -> Advertisement:
+    return Advertisement(**loads(data))
+
+
+def dump_ads(ads: Mapping[int, Advertisement]) -> bytes:
+    return dumps({node: dataclasses.asdict(ad) for node, ad in ads.items()})
+
+
+def load_ads(data: bytes) -> dict[int, Advertisement]:
+    return {int(node): Advertisement(**fields) for node, fields in loads(data).items()}
+
+
+def dump_by_node(values: Mapping[int, Any]) -> bytes:
+    return dumps(dict(values))
+
+
+def load_by_node(data: bytes) -> dict[int, Any]:
+    return {int(node): value for node, value in loads(data).items()}
+
+
+def dump_masked(masked: MaskedInput) -> bytes:
+    return dumps(dataclasses.asdict(masked))
+
+
+def load_masked(data: bytes) -> MaskedInput:
+    raw = loads(data)
+    return MaskedInput(raw["node"], raw["vector"], tuple(raw["masked_with"]),
+                       tuple(raw["rejected"]))
+
+
+def dump_request(request: UnmaskRequest) -> bytes:
+    return dumps(dataclasses.asdict(request))
+
+
+def load_request(data: bytes) -> UnmaskRequest:
+    raw = loads(data)
+    return UnmaskRequest(tuple(raw["survivors"]), tuple(raw["dropped"]))
+
+
+def dump_shares(shares: Mapping[int, tuple[str, bytes]]) -> bytes:
+    return dumps(dict(shares))
+
+
+def load_shares(data: bytes) -> dict[int, tuple[str, bytes]]:
+    return {int(node): (kind, share) for node, (kind, share) in loads(data).items()}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"hex"}:
+            return bytes.fromhex(value["hex"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

@@ -1,0 +1,168 @@
+"""SecAgg+ at the coordinator: a grid wrapper that turns a strategy's training round into
+the four protocol stages, so Flower's strategies (and DP wrappers) run unchanged.
+
+``SecureAggregationGrid.send_and_receive`` receives the strategy's train messages, runs
+advertise / share / mask / unmask (``privacy.secagg.server``) with a timeout per stage,
+and answers with one reply per site: every surviving site's reply carries the same
+aggregate model (global + the weighted mean of the updates) and weight 1, so a weighted
+mean over the replies is that aggregate; a site that failed, timed out or refused at any
+stage gets an error (or its refusal) naming the stage. If the round cannot complete,
+every site gets an error and the strategy keeps the model unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from flwr.app import (
+    Array,
+    ArrayRecord,
+    ConfigRecord,
+    Error,
+    Message,
+    MetricRecord,
+    RecordDict,
+)
+from flwr.app.message_type import MessageType
+from flwr.serverapp import Grid
+
+from conf import protocol
+from conf.schema import ExperimentConfig
+from privacy.secagg import wire
+from privacy.secagg.errors import SecAggError
+from privacy.secagg.params import SecAggParams
+from privacy.secagg.server import ServerRound
+from server.replies import error_reason, site_record
+
+log = logging.getLogger("privfl")
+
+
+class SecureAggregationGrid:
+    """A view of ``grid`` whose training rounds run under SecAgg+."""
+
+    def __init__(self, grid: Grid, cfg: ExperimentConfig) -> None:
+        self._grid = grid
+        self._cfg = cfg
+
+    def send_and_receive(self, messages: Iterable[Message], *,
+                         timeout: float | None = None) -> list[Message]:
+        messages = list(messages)
+        if not messages or messages[0].metadata.message_type != MessageType.TRAIN:
+            return list(self._grid.send_and_receive(messages, timeout=timeout))
+        return SecureRound(self._grid, self._cfg, messages).run()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
+
+
+class SecureRound:
+    """One training round under SecAgg+; ``run`` returns one reply per sampled site."""
+
+    def __init__(self, grid: Grid, cfg: ExperimentConfig, messages: list[Message]) -> None:
+        self.grid = grid
+        self.cfg = cfg
+        self.train = {m.metadata.dst_node_id: m for m in messages}
+        self.template = messages[0].content
+        self.round = int(self.template[protocol.CONFIG]["server-round"])
+        self.outcome: dict[int, Message] = {}
+        self.sites: dict[int, ConfigRecord] = {}
+
+    def run(self) -> list[Message]:
+        try:
+            self._run()
+        except SecAggError as err:
+            log.warning("secure aggregation round %d discarded: %s", self.round, err)
+            for node in self.train:
+                if node not in self.outcome or not self.outcome[node].has_error():
+                    self.outcome[node] = self._error(node, f"round discarded: {err}")
+        return list(self.outcome.values())
+
+    def _run(self) -> None:
+        params = SecAggParams.for_cohort(self.cfg.secagg, len(self.train))
+        server = ServerRound(params, run=str(self.grid.run.run_id), round=self.round)
+        ads = {n: wire.load_ad(p) for n, p in self._stage(
+            protocol.ADVERTISE, dict.fromkeys(self.train, b""), params).items()}
+        hoods = server.neighbourhoods(ads)
+        sealed = self._stage(protocol.SHARE, {
+            n: wire.dumps({"cohort": len(ads), "neighbours": wire.dump_ads(hood)})
+            for n, hood in hoods.items()}, params)
+        inbox = server.route({n: wire.load_by_node(p) for n, p in sealed.items()})
+        masked = self._stage(protocol.MASK, {
+            n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_by_node(box)})
+            for n, box in inbox.items()}, params, with_model=True)
+        requests = server.unmask_requests({n: wire.load_masked(p) for n, p in masked.items()})
+        for node in set(masked) - set(server.inputs):
+            self.outcome[node] = self._error(node, "left out: a neighbour rejected its share "
+                                                   "ciphertext (tampered or replayed)")
+        shares = self._stage(protocol.UNMASK, {n: wire.dump_request(r)
+                                               for n, r in requests.items()}, params)
+        arrays = self.template[protocol.ARRAYS]
+        length = sum(a.size for a in arrays.to_numpy_ndarrays())
+        total, _, exact = server.aggregate({n: wire.load_shares(p) for n, p in shares.items()},
+                                           length, exact=1)
+        weight = int(exact[0])
+        if weight <= 0:
+            raise SecAggError("the survivors' total weight is 0")
+        mean = total * (self.cfg.secagg.max_weight / weight)
+        aggregate = _apply(arrays, mean)
+        for node in server.inputs:
+            content = RecordDict({
+                protocol.ARRAYS: aggregate,
+                protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: 1}),
+                protocol.SITE: self.sites[node],
+            })
+            self.outcome[node] = Message(content, reply_to=self.train[node])
+
+    def _stage(self, stage: str, payloads: dict[int, bytes], params: SecAggParams, *,
+               with_model: bool = False) -> dict[int, bytes]:
+        """Send one stage to the sites still in the round; return the answers' payloads."""
+        config = {"server-round": self.round, protocol.SECAGG_STAGE: stage}
+        if with_model:
+            config = {**self.template[protocol.CONFIG], **config}
+        messages = []
+        for node, payload in payloads.items():
+            records: dict[str, Any] = {
+                protocol.CONFIG: ConfigRecord(config),
+                protocol.SECAGG: ConfigRecord({protocol.PAYLOAD: payload}),
+            }
+            if with_model:
+                records[protocol.ARRAYS] = self.template[protocol.ARRAYS]
+            messages.append(Message(RecordDict(records), dst_node_id=node,
+                                    message_type=MessageType.TRAIN))
+        answers: dict[int, bytes] = {}
+        for reply in self.grid.send_and_receive(messages, timeout=params.stage_timeout):
+            node = reply.metadata.src_node_id
+            site = site_record(reply)
+            if site is None:
+                reason = error_reason(reply) if reply.has_error() else "malformed reply"
+                self.outcome[node] = self._error(node, f"stage {stage}: {reason}")
+            elif site[protocol.STATUS] != protocol.OK:
+                self.outcome[node] = Message(reply.content, reply_to=self.train[node])
+            elif protocol.SECAGG not in reply.content.config_records:
+                self.outcome[node] = self._error(node, f"stage {stage}: malformed reply")
+            else:
+                if stage == protocol.MASK:  # the training reply's site record: ε report
+                    self.sites[node] = site
+                answers[node] = reply.content[protocol.SECAGG][protocol.PAYLOAD]
+        for node in set(payloads) - set(answers) - set(self.outcome):
+            self.outcome[node] = self._error(
+                node, f"stage {stage}: no reply within {params.stage_timeout:g} s")
+        return answers
+
+    def _error(self, node: int, reason: str) -> Message:
+        return Message(Error(code=0, reason=f"secure aggregation {reason}"),
+                       reply_to=self.train[node])
+
+
+def _apply(arrays: ArrayRecord, update: np.ndarray) -> ArrayRecord:
+    """``arrays`` plus a flat update, as a new ArrayRecord with the same keys and dtypes."""
+    out, offset = {}, 0
+    for key, array in arrays.items():
+        values = array.numpy()
+        step = update[offset:offset + values.size].reshape(values.shape)
+        out[key] = Array((values.astype(np.float64) + step).astype(values.dtype))
+        offset += values.size
+    return ArrayRecord(out)
