@@ -82,7 +82,8 @@ def run_simulation(raw: DictConfig) -> dict:
     run_config = to_run_config(cfg)
     outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
     print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
-          f"strategy={cfg.strategy.name}, privacy={_privacy_line(cfg)}; outputs in {out}",
+          f"strategy={cfg.strategy.name}, secagg={cfg.secagg.name}, "
+          f"privacy={_privacy_line(cfg)}; outputs in {out}",
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose)
