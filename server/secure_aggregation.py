@@ -13,8 +13,8 @@ every site gets an error and the strategy keeps the model unchanged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 from flwr.app import (
@@ -38,6 +38,7 @@ from privacy.secagg.server import ServerRound
 from server.replies import error_reason, site_record
 
 log = logging.getLogger("privfl")
+T = TypeVar("T")
 
 
 class SecureAggregationGrid:
@@ -75,25 +76,25 @@ class SecureRound:
             self._run()
         except SecAggError as err:
             log.warning("secure aggregation round %d discarded: %s", self.round, err)
-            for node in self.train:
-                if node not in self.outcome or not self.outcome[node].has_error():
-                    self.outcome[node] = self._error(node, f"round discarded: {err}")
+            for node in set(self.train) - set(self.outcome):  # keep refusals and errors
+                self.outcome[node] = self._error(node, f"round discarded: {err}")
         return list(self.outcome.values())
 
     def _run(self) -> None:
         params = SecAggParams.for_cohort(self.cfg.secagg, len(self.train))
         server = ServerRound(params, run=str(self.grid.run.run_id), round=self.round)
-        ads = {n: wire.load_ad(p) for n, p in self._stage(
-            protocol.ADVERTISE, dict.fromkeys(self.train, b""), params).items()}
+        ads = self._parse(protocol.ADVERTISE, self._stage(
+            protocol.ADVERTISE, dict.fromkeys(self.train, b""), params), wire.load_ad)
         hoods = server.neighbourhoods(ads)
         sealed = self._stage(protocol.SHARE, {
             n: wire.dumps({"cohort": len(ads), "neighbours": wire.dump_ads(hood)})
             for n, hood in hoods.items()}, params)
-        inbox = server.route({n: wire.load_by_node(p) for n, p in sealed.items()})
+        inbox = server.route(self._parse(protocol.SHARE, sealed, wire.load_by_node))
         masked = self._stage(protocol.MASK, {
             n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_by_node(box)})
             for n, box in inbox.items()}, params, with_model=True)
-        requests = server.unmask_requests({n: wire.load_masked(p) for n, p in masked.items()})
+        masked = self._parse(protocol.MASK, masked, wire.load_masked)
+        requests = server.unmask_requests(masked)
         for node in set(masked) - set(server.inputs):
             self.outcome[node] = self._error(node, "left out: a neighbour rejected its share "
                                                    "ciphertext (tampered or replayed)")
@@ -101,8 +102,8 @@ class SecureRound:
                                                for n, r in requests.items()}, params)
         arrays = self.template[protocol.ARRAYS]
         length = sum(a.size for a in arrays.to_numpy_ndarrays())
-        total, _, exact = server.aggregate({n: wire.load_shares(p) for n, p in shares.items()},
-                                           length, exact=1)
+        total, _, exact = server.aggregate(self._parse(protocol.UNMASK, shares,
+                                                       wire.load_shares), length, exact=1)
         weight = int(exact[0])
         if weight <= 0:
             raise SecAggError("the survivors' total weight is 0")
@@ -151,6 +152,18 @@ class SecureRound:
             self.outcome[node] = self._error(
                 node, f"stage {stage}: no reply within {params.stage_timeout:g} s")
         return answers
+
+    def _parse(self, stage: str, payloads: dict[int, bytes], load: Callable[[bytes], T]
+               ) -> dict[int, T]:
+        """Decode each site's payload; a site whose payload does not decode drops out."""
+        parsed = {}
+        for node, payload in payloads.items():
+            try:
+                parsed[node] = load(payload)
+            except (ValueError, TypeError, KeyError, AttributeError) as err:
+                self.outcome[node] = self._error(node, f"stage {stage}: malformed payload "
+                                                       f"({type(err).__name__})")
+        return parsed
 
     def _error(self, node: int, reason: str) -> Message:
         return Message(Error(code=0, reason=f"secure aggregation {reason}"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from client.mods import secagg as site_mod
 from tests.support.federation import build_federation, node_id
 from tests.support.inprocess_grid import CRASH, SILENT
 
@@ -71,3 +72,16 @@ def test_dp_sgd_under_secure_aggregation_reports_each_sites_epsilon(make_config,
     privacy = json.loads((fed.run_dir / "privacy.json").read_text())
     assert all(2.9 < s["run_epsilon"] <= 3.0 for s in privacy["sites"].values())
     assert [r["sites_trained"] for r in _rows(fed.run_dir)] == [4, 4]
+
+
+def test_a_malformed_payload_drops_only_its_sender(make_config, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    real = site_mod.wire.dump_masked
+    monkeypatch.setattr(site_mod.wire, "dump_masked",
+                        lambda m: b"{not json" if m.node == node_id(3) else real(m))
+    fed = build_federation(make_config("sites=5", "rounds=1", "secagg=secaggplus"), tmp_path)
+    fed.run()
+    row = _rows(fed.run_dir)[0]
+    assert row["sites_trained"] == 4
+    assert row["failed"][0]["site"] == "site-3"
+    assert "stage mask: malformed payload" in row["failed"][0]["reason"]
