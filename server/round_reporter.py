@@ -11,7 +11,6 @@ import torch
 from flwr.app import ArrayRecord, MetricRecord
 from torch.utils.data import Dataset
 
-from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from server.outputs import RunOutputs
 from server.strategies.site_guard import SiteGuard
@@ -19,9 +18,9 @@ from tasks.base import Task
 from tasks.training import evaluate
 
 
-def epsilon_label(report: SitePrivacyReport) -> str:
-    """How a site's ε is qualified: its accountant, its own δ, the unit."""
-    return f"{report.accountant}, δ={report.delta:g}, unit={report.unit}"
+def epsilon_label(accountant: str, delta: float, unit: str) -> str:
+    """How an ε is qualified: the accountant, the δ, the unit."""
+    return f"{accountant}, δ={delta:g}, unit={unit}"
 
 
 @dataclass
@@ -83,8 +82,9 @@ class RoundReporter:
     def progress_line(self, row: dict[str, Any]) -> str:
         """``round  3/10 | acc 0.842 | loss 0.512 | max ε 1.13 (rdp, ...) | 2.1 s``."""
         eps = row["max_run_epsilon"]
-        eps_text = ("no DP" if eps is None else f"max ε {eps:.2f} ({row['epsilon_accountant']}, "
-                    f"δ={row['epsilon_delta']:g}, unit={row['epsilon_unit']})")
+        label = None if eps is None else epsilon_label(
+            row["epsilon_accountant"], row["epsilon_delta"], row["epsilon_unit"])
+        eps_text = "no DP" if eps is None else f"max ε {eps:.2f} ({label})"
         if eps is not None and not self.cfg.private:
             eps_text += " NOT PRIVATE (reproducible=true)"
         dropped = len(row["failed"]) + len(row["refused"])

@@ -83,27 +83,26 @@ class SecureRound:
     def _run(self) -> None:
         params = SecAggParams.for_cohort(self.cfg.secagg, len(self.train))
         server = ServerRound(params, run=str(self.grid.run.run_id), round=self.round)
-        ads = self._parse(protocol.ADVERTISE, self._stage(
-            protocol.ADVERTISE, dict.fromkeys(self.train, b""), params), wire.load_ad)
+        ads = self._stage(protocol.ADVERTISE, dict.fromkeys(self.train, b""), params,
+                          wire.load_ad)
         hoods = server.neighbourhoods(ads)
         sealed = self._stage(protocol.SHARE, {
             n: wire.dumps({"cohort": len(ads), "neighbours": wire.dump_ads(hood)})
-            for n, hood in hoods.items()}, params)
-        inbox = server.route(self._parse(protocol.SHARE, sealed, wire.load_by_node))
+            for n, hood in hoods.items()}, params, wire.load_by_node)
+        inbox = server.route(sealed)
         masked = self._stage(protocol.MASK, {
             n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_by_node(box)})
-            for n, box in inbox.items()}, params, with_model=True)
-        masked = self._parse(protocol.MASK, masked, wire.load_masked)
+            for n, box in inbox.items()}, params, wire.load_masked, with_model=True)
         requests = server.unmask_requests(masked)
         for node in set(masked) - set(server.inputs):
             self.outcome[node] = self._error(node, "left out: a neighbour rejected its share "
                                                    "ciphertext (tampered or replayed)")
         shares = self._stage(protocol.UNMASK, {n: wire.dump_request(r)
-                                               for n, r in requests.items()}, params)
+                                               for n, r in requests.items()}, params,
+                             wire.load_shares)
         arrays = self.template[protocol.ARRAYS]
         length = sum(a.size for a in arrays.to_numpy_ndarrays())
-        total, _, exact = server.aggregate(self._parse(protocol.UNMASK, shares,
-                                                       wire.load_shares), length, exact=1)
+        total, _, exact = server.aggregate(shares, length, exact=1)
         weight = int(exact[0])
         if weight <= 0:
             raise SecAggError("the survivors' total weight is 0")
@@ -117,9 +116,10 @@ class SecureRound:
             })
             self.outcome[node] = Message(content, reply_to=self.train[node])
 
-    def _stage(self, stage: str, payloads: dict[int, bytes], params: SecAggParams, *,
-               with_model: bool = False) -> dict[int, bytes]:
-        """Send one stage to the sites still in the round; return the answers' payloads."""
+    def _stage(self, stage: str, payloads: dict[int, bytes], params: SecAggParams,
+               load: Callable[[bytes], T], *, with_model: bool = False) -> dict[int, T]:
+        """Send one stage to the sites still in the round; return their decoded answers
+        (a site whose answer does not decode drops out)."""
         config = {"server-round": self.round, protocol.SECAGG_STAGE: stage}
         if with_model:
             config = {**self.template[protocol.CONFIG], **config}
@@ -151,13 +151,8 @@ class SecureRound:
         for node in set(payloads) - set(answers) - set(self.outcome):
             self.outcome[node] = self._error(
                 node, f"stage {stage}: no reply within {params.stage_timeout:g} s")
-        return answers
-
-    def _parse(self, stage: str, payloads: dict[int, bytes], load: Callable[[bytes], T]
-               ) -> dict[int, T]:
-        """Decode each site's payload; a site whose payload does not decode drops out."""
         parsed = {}
-        for node, payload in payloads.items():
+        for node, payload in answers.items():
             try:
                 parsed[node] = load(payload)
             except (ValueError, TypeError, KeyError, AttributeError) as err:

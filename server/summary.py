@@ -27,7 +27,7 @@ def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: Site
     elif reports:
         run_eps = [r.run_epsilon for r in reports]
         top = max(reports, key=lambda r: r.lifetime_epsilon)
-        labels = {epsilon_label(r) for r in reports}
+        labels = {epsilon_label(r.accountant, r.delta, r.unit) for r in reports}
         label = labels.pop() if len(labels) == 1 else "per site, see privacy.json"
         lines.append(f"privacy: ε added by this run per site {min(run_eps):.3f}..{max(run_eps):.3f}"
                      f", lifetime ε up to {top.lifetime_epsilon:.3f} ({label})")

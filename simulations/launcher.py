@@ -15,7 +15,6 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from client.dp_plan import check_plan_inputs
-from client.local_data import load_local_data
 from conf.errors import ConfigError, PrivflError
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
@@ -27,6 +26,7 @@ from server.outputs import RunOutputs
 from simulations.manifest import manifest
 from simulations.runtime import run_federation, write_app_dir
 from simulations.site_data import write_site_data
+from tasks.partition import local_split
 
 
 @hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")
@@ -76,7 +76,8 @@ def run_simulation(raw: DictConfig) -> dict:
             roster_path=str(roster) if roster else None,
         )
         if cfg.privacy.name != "none":  # what every site would refuse, said before Ray starts
-            check_plan_inputs(cfg, settings, len(load_local_data(cfg, settings).train))
+            train_rows, _ = local_split(data.site_rows[i], cfg.task.test_fraction, cfg.seed)
+            check_plan_inputs(cfg, settings, len(train_rows))
         settings.write(settings_file(settings_dir, i))
     outputs.write_text("config.yaml", OmegaConf.to_yaml(raw, resolve=True))
     run_config = to_run_config(cfg)

@@ -21,6 +21,7 @@ class SimulatedData:
     """Where the launcher put the data, and the SHA-256 of each file."""
 
     site_files: list[Path]
+    site_rows: list[int]
     server_test: Path
     sha256: dict[str, str]
 
@@ -42,4 +43,4 @@ def write_site_data(cfg: ExperimentConfig, folder: Path) -> SimulatedData:
         write_table(rest.iloc[rows].reset_index(drop=True), path)
         site_files.append(path)
     sha = {p.name: file_sha256(p) for p in [server_test, *site_files]}
-    return SimulatedData(site_files, server_test, sha)
+    return SimulatedData(site_files, [len(rows) for rows in parts], server_test, sha)
