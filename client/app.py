@@ -28,7 +28,7 @@ def preflight(msg: Message, context: Context) -> Message:
     check_run_allowed(cfg, settings)
     data = load_local_data(cfg, settings)
     record = {"site": settings.site, protocol.STATUS: protocol.OK}
-    if cfg.privacy.name != "none":
+    if cfg.privacy.record_level:
         plan = plan_dp(cfg, settings, len(data.train))
         open_ledger(cfg, settings).check_affordable(plan.run_events(_run_id(context)))
     return Message(RecordDict({protocol.SITE: ConfigRecord(record)}), reply_to=msg)

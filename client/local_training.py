@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,7 +15,7 @@ from client.local_data import LocalData
 from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
-from privacy.dpsgd import make_private, noise_generator
+from privacy.dpsgd import debug_seed, make_private, noise_generator
 from privacy.errors import RoundAlreadyReleasedError
 from privacy.events import DpSgdEvent
 from privacy.ledger import Ledger
@@ -62,7 +61,7 @@ def train_round(
     after_step = None
     if proximal_mu > 0:
         after_step = proximal_pull(list(model.parameters()), proximal_mu, cfg.task.learning_rate)
-    if cfg.privacy.name == "none":
+    if not cfg.privacy.record_level:
         shuffle = torch.Generator().manual_seed(_round_seed(cfg, settings, server_round))
         loader = DataLoader(data.train, batch_size=cfg.task.batch_size, shuffle=True,
                             generator=shuffle)
@@ -123,5 +122,4 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
 def _round_seed(cfg: ExperimentConfig, settings: SiteSettings, server_round: int) -> int:
     """A seed from the config seed, the site and the round: for non-private shuffling, and
     for DP noise only under ``reproducible=true`` (which marks the run not private)."""
-    digest = hashlib.sha256(f"{cfg.seed}/{settings.site}/{server_round}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
+    return debug_seed(cfg.seed, settings.site, server_round)

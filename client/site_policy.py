@@ -1,7 +1,10 @@
 """What a site agrees to, decided by the site (its settings), not by the run config.
 
 The coordinator's run config asks for DP-SGD or not, and for seeded noise or not; the
-site refuses a run that asks for less privacy than its own settings allow.
+site refuses a run that asks for less privacy than its own settings allow. Site-level
+DP alone (``privacy=client_dp``) counts as no DP at the site: its noise is added by the
+coordinator, and it bounds a whole site's influence, not the site's records' exposure to
+the coordinator.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ class SitePolicyError(ConfigError):
 
 def check_run_allowed(cfg: ExperimentConfig, settings: SiteSettings) -> None:
     """Refuse non-private or seeded-noise runs unless the site opted in."""
-    if cfg.privacy.name == "none" and not settings.allow_nonprivate:
+    if not cfg.privacy.record_level and not settings.allow_nonprivate:
         raise SitePolicyError(
-            f"site {settings.site} trains only with DP-SGD, but this run asks for privacy=none;"
-            " the site must set allow-nonprivate=true in its own settings to take part"
+            f"site {settings.site} trains only with DP-SGD, but this run asks for "
+            f"privacy={cfg.privacy.name} (no record-level DP at the site); the site must set "
+            "allow-nonprivate=true in its own settings to take part"
         )
     if cfg.reproducible and cfg.privacy.name != "none" and not settings.allow_reproducible:
         raise SitePolicyError(

@@ -11,13 +11,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TaskName = Literal["digits", "tabular", "csv"]
-StrategyName = Literal["fedavg", "fedprox", "fedadam"]
-PrivacyName = Literal["dp_sgd", "none"]
+StrategyName = Literal["fedavg", "fedprox", "fedadam", "fedmedian", "krum"]
+PrivacyName = Literal["dp_sgd", "client_dp", "record_and_client", "none"]
 AccountantName = Literal["rdp", "prv"]
 GradSampleMode = Literal["hooks", "ew", "functorch", "ghost"]
 PartitionName = Literal["iid", "dirichlet"]
 SecAggName = Literal["none", "secaggplus"]
 FeatureType = Literal["numeric", "categorical"]
+
+MEAN_STRATEGIES = ("fedavg", "fedprox", "fedadam")
+"""Strategies that aggregate by a weighted mean of the updates: all secure aggregation
+reveals. FedAdam then steps a server optimiser, so only FedAvg and FedProx release the
+mean itself, which is what DP-FedAvg's noise is calibrated for."""
+SITE_DP_STRATEGIES = ("fedavg", "fedprox")
 
 
 def positive() -> dict:
@@ -84,11 +90,28 @@ class StrategyConfig:
     beta_1: float = field(default=0.9, metadata={"ge": 0, "lt": 1})
     beta_2: float = field(default=0.99, metadata={"ge": 0, "lt": 1})
     tau: float = field(default=1e-3, metadata=positive())
+    num_malicious_nodes: int = field(default=0, metadata={"ge": 0})
+
+
+@dataclass(frozen=True)
+class ClientDpConfig:
+    """Site-level DP (DP-FedAvg): each site's update is clipped to ``clipping_norm`` (L2)
+    at the site, and the coordinator adds Gaussian noise to the aggregate so that the
+    whole run is (``epsilon``, ``delta``)-DP for the participation of one site."""
+
+    epsilon: float = field(default=8.0, metadata=positive())
+    delta: float = field(default=1e-3, metadata=open_fraction())
+    clipping_norm: float = field(default=1.0, metadata=positive())
 
 
 @dataclass(frozen=True)
 class PrivacyConfig:
-    """Record-level DP-SGD at each site (or none)."""
+    """Record-level DP-SGD at each site, site-level DP-FedAvg, both, or none.
+
+    ``epsilon`` ... ``site_budget`` configure the record level (DP-SGD, charged to each
+    site's ledger); ``client`` configures the site level. The two ε are never added:
+    they bound different things (one record of a site vs. a whole site).
+    """
 
     name: PrivacyName
     epsilon: float = field(default=3.0, metadata=positive())
@@ -97,6 +120,17 @@ class PrivacyConfig:
     max_grad_norm: float = field(default=1.0, metadata=positive())
     grad_sample_mode: GradSampleMode = "hooks"
     site_budget: float = field(default=10.0, metadata=positive())
+    client: ClientDpConfig = field(default_factory=ClientDpConfig)
+
+    @property
+    def record_level(self) -> bool:
+        """True when sites train with DP-SGD (record-level ε, charged to their ledgers)."""
+        return self.name in ("dp_sgd", "record_and_client")
+
+    @property
+    def site_level(self) -> bool:
+        """True when the coordinator adds DP-FedAvg noise (site-level ε)."""
+        return self.name in ("client_dp", "record_and_client")
 
 
 @dataclass(frozen=True)
@@ -158,5 +192,10 @@ class ExperimentConfig:
 
     @property
     def private(self) -> bool:
-        """True when the run may claim DP: DP-SGD on and noise drawn from OS entropy."""
-        return self.privacy.name != "none" and not self.reproducible
+        """True when the run may claim record-level DP: DP-SGD on, noise from OS entropy."""
+        return self.privacy.record_level and not self.reproducible
+
+    @property
+    def site_private(self) -> bool:
+        """True when the run may claim site-level DP: DP-FedAvg on, noise from OS entropy."""
+        return self.privacy.site_level and not self.reproducible

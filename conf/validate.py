@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from conf.errors import ConfigError
-from conf.schema import ExperimentConfig
+from conf.schema import MEAN_STRATEGIES, SITE_DP_STRATEGIES, ExperimentConfig
 
 T = TypeVar("T")
 
@@ -28,7 +28,34 @@ def validate(raw: Mapping[str, Any]) -> ExperimentConfig:
             f"min_sites={cfg.min_sites}: must be <= sites ({cfg.sites}); lower min_sites "
             "or raise sites"
         )
+    _check_combinations(cfg)
     return cfg
+
+
+def _check_combinations(cfg: ExperimentConfig) -> None:
+    """Settings that are each valid but do not work together."""
+    strategy, client = cfg.strategy.name, cfg.privacy.client
+    if cfg.secagg.name != "none" and strategy not in MEAN_STRATEGIES:
+        raise ConfigError(
+            f"strategy={strategy}: needs every site's update in the clear, but "
+            f"secagg={cfg.secagg.name} reveals only their weighted sum; use one of "
+            f"{', '.join(MEAN_STRATEGIES)}, or secagg=none")
+    if not cfg.privacy.site_level:
+        return
+    if strategy not in SITE_DP_STRATEGIES:
+        raise ConfigError(
+            f"strategy={strategy}: privacy={cfg.privacy.name} adds noise calibrated to the mean "
+            f"of clipped updates, which {strategy} does not release; use one of "
+            f"{', '.join(SITE_DP_STRATEGIES)}")
+    if client.delta >= 1 / cfg.sites:
+        raise ConfigError(
+            f"privacy.client.delta={client.delta:g}: must be below 1/sites ({1 / cfg.sites:g}) "
+            "for a meaningful site-level guarantee; lower it")
+    if cfg.secagg.name != "none" and cfg.secagg.clipping_range < client.clipping_norm:
+        raise ConfigError(
+            f"secagg.clipping_range={cfg.secagg.clipping_range:g}: must be >= "
+            f"privacy.client.clipping_norm={client.clipping_norm:g} (one coordinate of a "
+            "clipped update can reach the norm); raise secagg.clipping_range")
 
 
 def build(cls: type[T], raw: Any, prefix: str) -> T:

@@ -57,7 +57,8 @@ def epsilon_of(events: Iterable[PrivacyEvent], delta: float, accountant: str) ->
 
 
 def calibrate_noise_multiplier(
-    target_epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str
+    target_epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
+    key: str = "privacy.epsilon",
 ) -> float:
     """σ such that ``steps`` steps at ``sample_rate`` alone spend at most ``target_epsilon``.
 
@@ -70,7 +71,7 @@ def calibrate_noise_multiplier(
     check_accountant(accountant)
     check_delta(delta)
     if not isinstance(target_epsilon, int | float) or not 0 < target_epsilon < math.inf:
-        raise ConfigError(f"privacy.epsilon must be a positive number, got {target_epsilon!r}")
+        raise ConfigError(f"{key} must be a positive number, got {target_epsilon!r}")
     if not 0 < sample_rate <= 1:
         raise ConfigError(f"the sampling rate must be in (0, 1], got {sample_rate!r}")
     if steps < 1:
@@ -88,7 +89,7 @@ def calibrate_noise_multiplier(
         )
     except ValueError as exc:
         raise ConfigError(
-            f"privacy.epsilon={target_epsilon} cannot be reached with {steps} steps at sampling "
-            f"rate {sample_rate:.4g} (δ={delta:g}, {accountant}): {exc} Raise privacy.epsilon, "
+            f"{key}={target_epsilon} cannot be reached with {steps} steps at sampling "
+            f"rate {sample_rate:.4g} (δ={delta:g}, {accountant}): {exc} Raise {key}, "
             "or plan fewer rounds/local epochs or a smaller batch size."
         ) from exc

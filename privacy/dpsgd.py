@@ -4,6 +4,7 @@ The engine is rebuilt every round and its own accountant is ignored: the site's 
 charges each round (``DpSgdEvent`` with ``sample_rate`` and ``steps_per_epoch`` below).
 """
 
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -35,6 +36,13 @@ def noise_generator(seed: int | None) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(int.from_bytes(os.urandom(8), "little") if seed is None else seed)
     return generator
+
+
+def debug_seed(*parts: object) -> int:
+    """A 63-bit seed derived from ``parts`` (the config seed first), for ``reproducible=true``
+    debug runs only: anyone with the config can regenerate noise drawn from it."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def sample_rate(rows: int, batch_size: int) -> float:

@@ -99,20 +99,26 @@ class DpSgdEvent(PrivacyEvent):
 @register_event
 @dataclass(frozen=True)
 class GaussianEvent(PrivacyEvent):
-    """One Gaussian-mechanism release; ``noise_multiplier`` = noise std / L2 sensitivity."""
+    """One Gaussian-mechanism release; ``noise_multiplier`` = noise std / L2 sensitivity.
+
+    ``sample_rate`` < 1: the release used a random subset, each unit included with that
+    probability (accounted as a Poisson-subsampled Gaussian).
+    """
 
     mechanism: ClassVar[str] = "gaussian"
     noise_multiplier: float
     label: str
+    sample_rate: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_noise_multiplier(self.noise_multiplier)
+        _check_float(self.sample_rate, "sample_rate", lambda q: 0 < q <= 1, "in (0, 1]")
         if not isinstance(self.label, str) or not self.label:
             raise ValueError(f"label must say what was released, got {self.label!r}")
 
     def accountant_history(self) -> list[HistoryEntry]:
-        return [(self.noise_multiplier, 1.0, 1)]
+        return [(self.noise_multiplier, self.sample_rate, 1)]
 
     def key(self) -> EventKey:
         return (self.run_id, self.round, self.mechanism, self.label)

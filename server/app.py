@@ -13,7 +13,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from conf.run_config import from_run_config
 from conf.schema import ExperimentConfig
-from server.errors import TooFewSitesError
+from server.errors import RunStoppedError
 from server.outputs import RunOutputs
 from server.preflight import preflight
 from server.privacy_summary import privacy_summary
@@ -22,6 +22,7 @@ from server.round_reporter import RoundReporter
 from server.secure_aggregation import SecureAggregationGrid
 from server.strategies.registry import build_strategy
 from server.strategies.site_guard import SiteGuard
+from server.strategies.site_level_dp import SiteLevelDP
 from server.summary import summary_text
 from tasks.registry import get_task
 
@@ -44,8 +45,11 @@ def main(grid: Grid, context: Context) -> None:
     roster = SiteRoster()
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
     preflight_done = time.monotonic()
-    guard = SiteGuard(build_strategy(cfg), roster, cfg.min_sites, cfg.strategy.round_timeout)
-    reporter = RoundReporter(cfg, task, test_set, guard, outputs, last_state=model.state_dict())
+    site_dp = SiteLevelDP.around(cfg) if cfg.privacy.site_level else None
+    guard = SiteGuard(site_dp or build_strategy(cfg), roster, cfg.min_sites,
+                      cfg.strategy.round_timeout)
+    reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp,
+                             last_state=model.state_dict())
     outcome: dict[str, Any] = {"status": "finished", "reason": None}
     try:
         guard.start(
@@ -56,7 +60,7 @@ def main(grid: Grid, context: Context) -> None:
             train_config=ConfigRecord(),
             evaluate_fn=reporter,
         )
-    except TooFewSitesError as stop:
+    except RunStoppedError as stop:
         log.warning("stopping: %s", stop)
         outcome = {"status": "stopped", "reason": str(stop)}
     except Exception as err:
@@ -68,18 +72,19 @@ def main(grid: Grid, context: Context) -> None:
             "rounds_seconds": time.monotonic() - preflight_done,
             "round_seconds": [row["round_seconds"] for row in reporter.rows],
         }
-        _write_outputs(cfg, outputs, reporter, roster, refusals, outcome, timing)
+        _write_outputs(cfg, outputs, reporter, roster, site_dp, refusals, outcome, timing)
 
 
 def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundReporter,
-                   roster: SiteRoster, refusals: list[dict], outcome: dict[str, Any],
-                   timing: dict[str, Any]) -> None:
+                   roster: SiteRoster, site_dp: SiteLevelDP | None, refusals: list[dict],
+                   outcome: dict[str, Any], timing: dict[str, Any]) -> None:
     """The final model, outcome, timing, privacy record and summary (also when failing)."""
     outcome["rounds_completed"] = len(reporter.rows)
     outputs.save_model("model.pt", reporter.last_state)
     outputs.write_json("outcome.json", outcome)
     outputs.write_json("timing.json", timing)
-    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster), "preflight": refusals})
-    text = summary_text(cfg, reporter.rows, roster, outcome, timing)
+    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster, site_dp),
+                                        "preflight": refusals})
+    text = summary_text(cfg, reporter.rows, roster, site_dp, outcome, timing)
     outputs.write_text("summary.txt", text)
     print(text, end="", flush=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
+from server.strategies.site_level_dp import SiteLevelDP
 
 UNCOVERED_RELEASES = (
     "num-examples: each site's training row count (FedAvg weight) and local test row count",
@@ -16,9 +17,11 @@ UNCOVERED_RELEASES = (
 )
 
 
-def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster) -> dict[str, Any]:
-    """The JSON-able privacy record of a run."""
-    dp = cfg.privacy.name != "none"
+def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster,
+                    site_dp: SiteLevelDP | None = None) -> dict[str, Any]:
+    """The JSON-able privacy record of a run: record-level ε per site (top level and
+    ``sites``) and, with DP-FedAvg, the run's site-level ε (``site_level``)."""
+    dp = cfg.privacy.record_level
     return {
         "private": cfg.private,
         "mechanism": cfg.privacy.name,
@@ -41,6 +44,7 @@ def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster) -> dict[str, Any]
             }
             for record in sorted(roster.sites.values(), key=lambda r: r.site)
         },
+        "site_level": site_dp.report() if site_dp else None,
         "uncovered_releases": list(UNCOVERED_RELEASES),
     }
 
@@ -49,8 +53,22 @@ def _statement(cfg: ExperimentConfig) -> str:
     if cfg.privacy.name == "none":
         return "NOT PRIVATE: privacy=none, sites trained without differential privacy."
     if cfg.reproducible:
-        return ("NOT PRIVATE: reproducible=true seeded the DP noise and Poisson sampling "
-                "from the config seed, so anyone with the config can regenerate them.")
-    return (f"Record-level DP-SGD at each site: each site's ε below is (ε, δ)-DP for one "
-            f"record of that site's data, accountant={cfg.privacy.accountant}, lifetime ε "
-            "composes every event in the site's ledger.")
+        return ("NOT PRIVATE: reproducible=true seeded the DP noise and sampling from the "
+                "config seed, so anyone with the config can regenerate them.")
+    parts = []
+    if cfg.privacy.record_level:
+        parts.append(f"Record-level DP-SGD at each site: each site's ε below is (ε, δ)-DP for "
+                     f"one record of that site's data, accountant={cfg.privacy.accountant}, "
+                     "lifetime ε composes every event in the site's ledger.")
+    else:
+        parts.append("No record-level DP at the sites (they trained without DP-SGD).")
+    if cfg.privacy.site_level:
+        client = cfg.privacy.client
+        parts.append(f"Site-level DP-FedAvg: site_level.epsilon is (ε, δ={client.delta:g})-DP "
+                     f"for the participation of one whole site, accountant="
+                     f"{cfg.privacy.accountant}, against everyone who sees the models; the "
+                     "coordinator adds the noise, so it is not protected from the coordinator "
+                     "itself (secure aggregation limits what the coordinator sees to the sum).")
+    if cfg.privacy.record_level and cfg.privacy.site_level:
+        parts.append("The two ε have different units and are never added.")
+    return " ".join(parts)

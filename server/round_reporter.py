@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from conf.schema import ExperimentConfig
 from server.outputs import RunOutputs
 from server.strategies.site_guard import SiteGuard
+from server.strategies.site_level_dp import SiteLevelDP
 from tasks.base import Task
 from tasks.training import evaluate
 
@@ -32,6 +33,7 @@ class RoundReporter:
     test_set: Dataset | None
     guard: SiteGuard
     outputs: RunOutputs
+    site_dp: SiteLevelDP | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     last_state: dict[str, torch.Tensor] = field(default_factory=dict)
     _last: float = field(default_factory=time.monotonic)
@@ -68,6 +70,7 @@ class RoundReporter:
             "epsilon_accountant": top.accountant if top else None,
             "epsilon_delta": top.delta if top else None,
             "epsilon_unit": top.unit if top else None,
+            "site_epsilon": self.site_dp.epsilon if self.site_dp else None,
             "round_seconds": seconds,
             "sites_sampled": len(log.sampled),
             "sites_trained": len(log.trained),
@@ -81,11 +84,18 @@ class RoundReporter:
 
     def progress_line(self, row: dict[str, Any]) -> str:
         """``round  3/10 | acc 0.842 | loss 0.512 | max ε 1.13 (rdp, ...) | 2.1 s``."""
+        privacy = []
         eps = row["max_run_epsilon"]
-        label = None if eps is None else epsilon_label(
-            row["epsilon_accountant"], row["epsilon_delta"], row["epsilon_unit"])
-        eps_text = "no DP" if eps is None else f"max ε {eps:.2f} ({label})"
-        if eps is not None and not self.cfg.private:
+        if eps is not None:
+            label = epsilon_label(row["epsilon_accountant"], row["epsilon_delta"],
+                                  row["epsilon_unit"])
+            privacy.append(f"max ε {eps:.2f} ({label})")
+        if self.site_dp is not None:
+            plan = self.site_dp.plan
+            label = epsilon_label(plan.accountant, plan.delta, "site")
+            privacy.append(f"site ε {row['site_epsilon']:.2f} ({label})")
+        eps_text = " | ".join(privacy) or "no DP"
+        if privacy and self.cfg.reproducible:
             eps_text += " NOT PRIVATE (reproducible=true)"
         dropped = len(row["failed"]) + len(row["refused"])
         sites = f"{row['sites_trained']}/{row['sites_sampled']} sites"

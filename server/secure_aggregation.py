@@ -16,10 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import numpy as np
 from flwr.app import (
-    Array,
-    ArrayRecord,
     ConfigRecord,
     Error,
     Message,
@@ -35,6 +32,7 @@ from privacy.secagg import wire
 from privacy.secagg.errors import SecAggError
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.server import ServerRound
+from server.arrays import add_update
 from server.replies import error_reason, site_record
 
 log = logging.getLogger("privfl")
@@ -107,7 +105,7 @@ class SecureRound:
         if weight <= 0:
             raise SecAggError("the survivors' total weight is 0")
         mean = total * (self.cfg.secagg.max_weight / weight)
-        aggregate = _apply(arrays, mean)
+        aggregate = add_update(arrays, mean)
         for node in server.inputs:
             content = RecordDict({
                 protocol.ARRAYS: aggregate,
@@ -164,13 +162,3 @@ class SecureRound:
         return Message(Error(code=0, reason=f"secure aggregation {reason}"),
                        reply_to=self.train[node])
 
-
-def _apply(arrays: ArrayRecord, update: np.ndarray) -> ArrayRecord:
-    """``arrays`` plus a flat update, as a new ArrayRecord with the same keys and dtypes."""
-    out, offset = {}, 0
-    for key, array in arrays.items():
-        values = array.numpy()
-        step = update[offset:offset + values.size].reshape(values.shape)
-        out[key] = Array((values.astype(np.float64) + step).astype(values.dtype))
-        offset += values.size
-    return ArrayRecord(out)

@@ -7,10 +7,12 @@ from typing import Any
 from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
 from server.round_reporter import epsilon_label
+from server.strategies.site_level_dp import SiteLevelDP
 
 
 def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: SiteRoster,
-                 outcome: dict[str, Any], timing: dict[str, Any]) -> str:
+                 site_dp: SiteLevelDP | None, outcome: dict[str, Any],
+                 timing: dict[str, Any]) -> str:
     """A few lines: outcome, final metrics, privacy spent, participation, files."""
     status = outcome["status"] + (f" ({outcome['reason']})" if outcome["reason"] else "")
     lines = [f"privfl run {status}: {len(rows)}/{cfg.rounds} rounds, task={cfg.task.name}, "
@@ -31,8 +33,14 @@ def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: Site
         label = labels.pop() if len(labels) == 1 else "per site, see privacy.json"
         lines.append(f"privacy: ε added by this run per site {min(run_eps):.3f}..{max(run_eps):.3f}"
                      f", lifetime ε up to {top.lifetime_epsilon:.3f} ({label})")
-        if cfg.reproducible:
-            lines.append("WARNING: reproducible=true seeded the DP noise: this run is NOT private")
+    if site_dp is not None:
+        plan = site_dp.plan
+        lines.append(f"privacy: site-level ε {site_dp.epsilon:.3f} over {len(site_dp.events)} "
+                     f"releases ({epsilon_label(plan.accountant, plan.delta, 'site')}; "
+                     f"DP-FedAvg, noise multiplier {plan.noise_multiplier:.3f}, clipping norm "
+                     f"{plan.clipping_norm:g}); not added to any record-level ε")
+    if cfg.reproducible and cfg.privacy.name != "none":
+        lines.append("WARNING: reproducible=true seeded the DP noise: this run is NOT private")
     excluded = [s for s in roster.sites.values() if not s.usable]
     for s in sorted(excluded, key=lambda s: s.site):
         lines.append(f"excluded {s.site}: {s.excluded}")

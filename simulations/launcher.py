@@ -22,6 +22,7 @@ from conf.site import SiteSettings, settings_file
 from conf.validate import validate
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import write_identities
+from privacy.site_level import SiteLevelPlan
 from server.outputs import RunOutputs
 from simulations.manifest import manifest
 from simulations.runtime import run_federation, write_app_dir
@@ -63,6 +64,7 @@ def run_simulation(raw: DictConfig) -> dict:
         SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
         identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
                                               settings_dir / "identities")
+    site_level = SiteLevelPlan.for_run(cfg) if cfg.privacy.site_level else None
     for i, path in enumerate(data.site_files):
         settings = SiteSettings(
             site=f"site-{i}",
@@ -70,12 +72,12 @@ def run_simulation(raw: DictConfig) -> dict:
             ledger_path=str((ledger_dir / f"site-{i}.json").resolve()),
             budget=cfg.privacy.site_budget,
             delta=cfg.privacy.delta,
-            allow_nonprivate=cfg.privacy.name == "none",
+            allow_nonprivate=not cfg.privacy.record_level,
             allow_reproducible=cfg.reproducible,
             identity_key_path=str(identities[f"site-{i}"]) if identities else None,
             roster_path=str(roster) if roster else None,
         )
-        if cfg.privacy.name != "none":  # what every site would refuse, said before Ray starts
+        if cfg.privacy.record_level:  # what every site would refuse, said before Ray starts
             train_rows, _ = local_split(data.site_rows[i], cfg.task.test_fraction, cfg.seed)
             check_plan_inputs(cfg, settings, len(train_rows))
         settings.write(settings_file(settings_dir, i))
@@ -84,7 +86,7 @@ def run_simulation(raw: DictConfig) -> dict:
     outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
     print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
           f"strategy={cfg.strategy.name}, secagg={cfg.secagg.name}, "
-          f"privacy={_privacy_line(cfg)}; outputs in {out}",
+          f"privacy={_privacy_line(cfg, site_level)}; outputs in {out}",
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose)
@@ -102,9 +104,16 @@ def _log_to_console() -> None:
         logger.propagate = False
 
 
-def _privacy_line(cfg: ExperimentConfig) -> str:
+def _privacy_line(cfg: ExperimentConfig, site_level: SiteLevelPlan | None) -> str:
     if cfg.privacy.name == "none":
         return "none (NOT private)"
-    text = (f"dp_sgd ε={cfg.privacy.epsilon:g} per site for this run "
-            f"({cfg.privacy.accountant}, δ={cfg.privacy.delta:g}, unit=record)")
+    parts = []
+    if cfg.privacy.record_level:
+        parts.append(f"dp_sgd ε={cfg.privacy.epsilon:g} per site for this run "
+                     f"({cfg.privacy.accountant}, δ={cfg.privacy.delta:g}, unit=record)")
+    if site_level is not None:
+        parts.append(f"DP-FedAvg site-level ε={site_level.target_epsilon:g} for this run "
+                     f"({site_level.accountant}, δ={site_level.delta:g}, unit=site; noise "
+                     f"multiplier {site_level.noise_multiplier:.3f})")
+    text = " + ".join(parts)
     return text + (" [reproducible=true: NOT private]" if cfg.reproducible else "")

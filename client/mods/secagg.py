@@ -2,15 +2,16 @@
 
 A train message whose config names a ``secagg-stage`` is one stage of the protocol
 (``privacy.secagg.site``); only the ``mask`` stage runs the train handler, then turns
-its update into a masked, quantised vector. The round's secrets stay in the node's
-context state and never leave the site except as encrypted shares.
+its update into a masked, quantised vector (with site-level DP, the update is first
+clipped to ``privacy.client.clipping_norm`` and weighted like every other site's).
+The round's secrets stay in the node's context state and never leave the site except
+as encrypted shares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable
@@ -24,6 +25,7 @@ from privacy.secagg.errors import SecAggError
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import load_identity, load_roster
 from privacy.secagg.site import SiteRound, advertise, mask_input, share_keys, unmask
+from privacy.vectors import clip_l2, flatten
 
 STATE = "secagg-state"
 
@@ -69,11 +71,15 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
     site = trained.content.config_records.get(protocol.SITE) if not trained.has_error() else None
     if site is None or site[protocol.STATUS] != protocol.OK:
         return trained  # an error or a refusal: the server treats the site as dropped
-    before = _flatten(msg.content[protocol.ARRAYS].to_numpy_ndarrays())
-    after = _flatten(trained.content[protocol.ARRAYS].to_numpy_ndarrays())
-    weight = min(int(trained.content[protocol.METRICS][protocol.NUM_EXAMPLES]),
-                 cfg.secagg.max_weight)
-    values = (after - before) * (weight / cfg.secagg.max_weight)
+    update = (flatten(trained.content[protocol.ARRAYS].to_numpy_ndarrays())
+              - flatten(msg.content[protocol.ARRAYS].to_numpy_ndarrays()))
+    if cfg.privacy.site_level:  # DP-FedAvg: clipped at the site, equal weights
+        update = clip_l2(update, cfg.privacy.client.clipping_norm)
+        weight = cfg.secagg.max_weight
+    else:
+        weight = min(int(trained.content[protocol.METRICS][protocol.NUM_EXAMPLES]),
+                     cfg.secagg.max_weight)
+    values = update * (weight / cfg.secagg.max_weight)
     params = SecAggParams.for_cohort(cfg.secagg, int(payload["cohort"]))
     masked, state = mask_input(_load(context, msg), params, values,
                                wire.load_by_node(payload["inbox"]), exact=[weight])
@@ -96,10 +102,6 @@ STAGES: dict[str, Stage] = {
     protocol.MASK: _mask,
     protocol.UNMASK: _unmask,
 }
-
-
-def _flatten(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([a.astype(np.float64).ravel() for a in arrays])
 
 
 def _round(msg: Message) -> int:

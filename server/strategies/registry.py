@@ -1,10 +1,15 @@
-"""Build one of Flower's own Message-API strategies from the validated config."""
+"""Build one of Flower's own Message-API strategies from the validated config.
+
+The robust ones (FedMedian, Krum) need every site's update in the clear;
+``conf.validate`` rejects them with secure aggregation or site-level DP
+(``conf.schema.MEAN_STRATEGIES``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx, Strategy
+from flwr.serverapp.strategy import FedAdam, FedAvg, FedMedian, FedProx, Krum, Strategy
 
 from conf import protocol
 from conf.schema import ExperimentConfig
@@ -37,10 +42,20 @@ def _fedadam(cfg: ExperimentConfig) -> Strategy:
     return FedAdam(**_common(cfg), eta=s.eta, beta_1=s.beta_1, beta_2=s.beta_2, tau=s.tau)
 
 
+def _fedmedian(cfg: ExperimentConfig) -> Strategy:
+    return FedMedian(**_common(cfg))
+
+
+def _krum(cfg: ExperimentConfig) -> Strategy:
+    return Krum(**_common(cfg), num_malicious_nodes=cfg.strategy.num_malicious_nodes)
+
+
 STRATEGIES: dict[str, Callable[[ExperimentConfig], Strategy]] = {
     "fedavg": _fedavg,
     "fedprox": _fedprox,
     "fedadam": _fedadam,
+    "fedmedian": _fedmedian,
+    "krum": _krum,
 }
 
 

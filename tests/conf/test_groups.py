@@ -9,14 +9,16 @@ from conf.groups import check_group_overrides, group_choices
 
 
 def test_lists_group_files() -> None:
-    assert group_choices("strategy") == ["fedadam", "fedavg", "fedprox"]
+    assert group_choices("strategy") == ["fedadam", "fedavg", "fedmedian", "fedprox", "krum"]
     assert {"digits", "tabular", "csv"} <= set(group_choices("task"))
 
 
 @pytest.mark.parametrize(("override", "message"), [
     ("task=imagenet", "task=imagenet: unknown; allowed: csv, digits, tabular"),
-    ("strategy=krum", "strategy=krum: unknown; allowed: fedadam, fedavg, fedprox"),
-    ("privacy=none,ldp", "privacy=ldp: unknown; allowed: dp_sgd, none"),
+    ("strategy=bulyan", "strategy=bulyan: unknown; allowed: fedadam, fedavg, fedmedian, "
+                         "fedprox, krum"),
+    ("privacy=none,ldp", "privacy=ldp: unknown; allowed: client_dp, dp_sgd, none, "
+                         "record_and_client"),
 ])
 def test_unknown_choice(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -86,13 +86,13 @@ def test_summary_and_privacy_record_say_when_a_run_is_not_private(make_config) -
     timing = {"preflight_seconds": 1.0, "rounds_seconds": 2.0}
     rows = [{"accuracy": 0.5, "loss": 1.0}]
     debug = make_config("reproducible=true")
-    text = summary_text(debug, rows, roster, {"status": "finished", "reason": None}, timing)
+    text = summary_text(debug, rows, roster, None, {"status": "finished", "reason": None}, timing)
     assert "WARNING: reproducible=true seeded the DP noise: this run is NOT private" in text
     assert "(rdp, δ=1e-05, unit=record)" in text
     record = privacy_summary(debug, roster)
     assert record["private"] is False and record["statement"].startswith("NOT PRIVATE")
     assert record["sites"]["site-0"]["run_epsilon"] == 2.9
-    stopped = summary_text(make_config(), [], roster, {"status": "stopped", "reason": "why"},
+    stopped = summary_text(make_config(), [], roster, None, {"status": "stopped", "reason": "why"},
                            timing)
     assert stopped.startswith("privfl run stopped (why): 0/10 rounds")
 
@@ -101,6 +101,6 @@ def test_summary_labels_mixed_deltas_per_site(make_config) -> None:
     roster = SiteRoster()
     roster.add(1, "a").privacy = _report("a", 1.0, delta=1e-5)
     roster.add(2, "b").privacy = _report("b", 1.0, delta=1e-6)
-    text = summary_text(make_config(), [], roster, {"status": "finished", "reason": None},
+    text = summary_text(make_config(), [], roster, None, {"status": "finished", "reason": None},
                         {"preflight_seconds": 0, "rounds_seconds": 0})
     assert "(per site, see privacy.json)" in text

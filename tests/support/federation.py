@@ -46,8 +46,10 @@ def node_id(site: int) -> int:
 
 def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, float] | None = None,
                      faults: dict[int, tuple[str, str]] | None = None,
-                     ledger_dir: Path | None = None, run_id: int | None = None) -> Federation:
-    """Write the sites' data and node configs; return a federation ready to run."""
+                     ledger_dir: Path | None = None, run_id: int | None = None,
+                     node_overrides: dict[int, dict] | None = None) -> Federation:
+    """Write the sites' data and node configs; return a federation ready to run.
+    ``node_overrides`` replaces entries of chosen sites' node configs."""
     data = write_site_data(cfg, root / "data")
     run_dir = root / "run"
     cfg = dataclasses.replace(cfg, server_test_data=str(data.server_test), output_dir=str(run_dir))
@@ -62,10 +64,11 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
             "ledger-path": str(ledger_dir / f"site-{i}.json"),
             "budget": budgets.get(i, cfg.privacy.site_budget),
             "delta": cfg.privacy.delta,
-            "allow-nonprivate": cfg.privacy.name == "none",
+            "allow-nonprivate": not cfg.privacy.record_level,
             "allow-reproducible": cfg.reproducible,
             "identity-key": str(identities[f"site-{i}"]),
             "roster": str(roster),
+            **(node_overrides or {}).get(i, {}),
         }
         for i, path in enumerate(data.site_files)
     }

@@ -1,0 +1,151 @@
+"""DP-FedAvg around a mean strategy: site-level differential privacy at the coordinator.
+
+A strategy decorator (like Flower's DP wrappers, whose noise comes from numpy's global
+Mersenne Twister and whose mean divides by the number of replies; see
+docs/privacy.md): it samples the round's cohort with the OS CSPRNG, lets the inner
+strategy (FedAvg or FedProx, built with ``fraction_train=1``) configure exactly those
+sites, and replaces the inner aggregate by ``privacy.site_level.SiteLevelPlan.noisy_mean``
+of the replies' updates. Under secure aggregation every reply carries the survivors'
+mean, so the same formula releases their sum / cohort. Each release is accounted; a
+round whose release would take the run past ``privacy.client.epsilon`` (fewer usable
+sites raise the sampling rate) is not started and the run stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import Strategy
+
+from conf import protocol
+from conf.schema import ExperimentConfig
+from privacy.dpsgd import debug_seed, noise_generator
+from privacy.events import GaussianEvent
+from privacy.site_level import SiteLevelPlan, cohort_size
+from privacy.vectors import flatten
+from server.arrays import add_update
+from server.errors import SiteLevelBudgetError
+from server.strategies.registry import build_strategy
+
+log = logging.getLogger("privfl")
+
+
+class _CohortGrid:
+    """A view of the grid whose node list is the sampled cohort."""
+
+    def __init__(self, grid: Grid, cohort: list[int]) -> None:
+        self._grid = grid
+        self._cohort = cohort
+
+    def get_node_ids(self) -> list[int]:
+        return list(self._cohort)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._grid, name)
+
+
+@dataclasses.dataclass
+class _Round:
+    arrays: ArrayRecord
+    cohort: int
+    event: GaussianEvent
+
+
+class SiteLevelDP(Strategy):
+    """Decorates a FedAvg-like ``inner`` strategy with DP-FedAvg."""
+
+    def __init__(self, inner: Strategy, cfg: ExperimentConfig) -> None:
+        self.inner = inner
+        self.cfg = cfg
+        self.plan = SiteLevelPlan.for_run(cfg)
+        self.events: list[GaussianEvent] = []
+        self._round: _Round | None = None
+
+    @classmethod
+    def around(cls, cfg: ExperimentConfig) -> SiteLevelDP:
+        """The configured strategy, sampling nothing itself, under DP-FedAvg."""
+        everyone = dataclasses.replace(cfg.strategy, fraction_train=1.0)
+        return cls(build_strategy(dataclasses.replace(cfg, strategy=everyone)), cfg)
+
+    @property
+    def epsilon(self) -> float:
+        """Site-level ε spent by the releases so far."""
+        return self.plan.epsilon(self.events)
+
+    def summary(self) -> None:
+        self.inner.summary()
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                        grid: Grid) -> Iterable[Message]:
+        population = list(grid.get_node_ids())
+        size = cohort_size(len(population), self.cfg.strategy.fraction_train,
+                           self.cfg.min_sites)
+        event = self.plan.release(str(grid.run.run_id), server_round, size, len(population))
+        after = self.plan.epsilon([*self.events, event])
+        if after > self.plan.target_epsilon:
+            raise SiteLevelBudgetError(
+                f"round {server_round} would take site-level ε to {after:.3f} > "
+                f"privacy.client.epsilon={self.plan.target_epsilon:g} (sampling {size} of "
+                f"{len(population)} usable sites); stopping before releasing it")
+        cohort = secrets.SystemRandom().sample(population, size)
+        messages = list(self.inner.configure_train(server_round, arrays, config,
+                                                   _CohortGrid(grid, cohort)))
+        self._round = _Round(arrays, len(messages), event)
+        return messages
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]
+                        ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        replies = list(replies)
+        pending, self._round = self._round, None
+        _, metrics = self.inner.aggregate_train(server_round, replies)
+        if pending is None or not replies:
+            return None, metrics
+        current = flatten(pending.arrays.to_numpy_ndarrays())
+        updates = [flatten(r.content[protocol.ARRAYS].to_numpy_ndarrays()) - current
+                   for r in replies]
+        noisy = self.plan.noisy_mean(updates, pending.cohort, self._generator(server_round))
+        self.events.append(pending.event)
+        log.info("round %d: site-level DP-FedAvg noise std %.4g on the mean of %d/%d "
+                 "sites; site-level ε so far %.3f", server_round,
+                 self.plan.noise_std(pending.cohort), len(replies), pending.cohort,
+                 self.epsilon)
+        return add_update(pending.arrays, noisy), metrics
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
+                           grid: Grid) -> Iterable[Message]:
+        return self.inner.configure_evaluate(server_round, arrays, config, grid)
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]
+                           ) -> MetricRecord | None:
+        return self.inner.aggregate_evaluate(server_round, replies)
+
+    def report(self) -> dict[str, Any]:
+        """The site-level entry of ``privacy.json``."""
+        return {
+            "unit": "site",
+            "mechanism": "DP-FedAvg: update clipped to an L2 norm at the site, Gaussian noise "
+                         "on the aggregate added by the coordinator",
+            "private": self.cfg.site_private,
+            "epsilon": self.epsilon,
+            "target_epsilon": self.plan.target_epsilon,
+            "delta": self.plan.delta,
+            "accountant": self.plan.accountant,
+            "noise_multiplier": self.plan.noise_multiplier,
+            "clipping_norm": self.plan.clipping_norm,
+            "releases": len(self.events),
+            "sample_rates": [e.sample_rate for e in self.events],
+            "sampling": "a uniform random cohort of fixed size per round, drawn with the OS "
+                        "CSPRNG, accounted as Poisson sampling at rate cohort / usable sites",
+        }
+
+    def _generator(self, server_round: int) -> torch.Generator:
+        """OS-entropy noise, or seeded from the config under ``reproducible=true``."""
+        return noise_generator(debug_seed(self.cfg.seed, "site-level", server_round)
+                               if self.cfg.reproducible else None)
