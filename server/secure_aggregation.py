@@ -86,10 +86,10 @@ class SecureRound:
         hoods = server.neighbourhoods(ads)
         sealed = self._stage(protocol.SHARE, {
             n: wire.dumps({"cohort": len(ads), "neighbours": wire.dump_ads(hood)})
-            for n, hood in hoods.items()}, params, wire.load_by_node)
+            for n, hood in hoods.items()}, params, wire.load_sealed)
         inbox = server.route(sealed)
         masked = self._stage(protocol.MASK, {
-            n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_by_node(box)})
+            n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_sealed(box)})
             for n, box in inbox.items()}, params, wire.load_masked, with_model=True)
         requests = server.unmask_requests(masked)
         for node in set(masked) - set(server.inputs):
@@ -107,6 +107,10 @@ class SecureRound:
         mean = total * (self.cfg.secagg.max_weight / weight)
         aggregate = add_update(arrays, mean)
         for node in server.inputs:
+            if node in self.outcome:  # its masked input arrived, so it counts anyway
+                log.warning("secure aggregation round %d: node %d did not complete the unmask "
+                            "stage (error or refusal); its input is in the aggregate",
+                            self.round, node)
             content = RecordDict({
                 protocol.ARRAYS: aggregate,
                 protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: 1}),

@@ -61,7 +61,7 @@ def _share(msg: Message, context: Context, call_next: ClientAppCallable) -> Mess
                                wire.load_ads(payload["neighbours"]), cohort,
                                load_roster(settings.roster_path))
     _save(context, state)
-    return _reply(msg, state.site, wire.dump_by_node(sealed))
+    return _reply(msg, state.site, wire.dump_sealed(sealed))
 
 
 def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
@@ -82,7 +82,7 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
     values = update * (weight / cfg.secagg.max_weight)
     params = SecAggParams.for_cohort(cfg.secagg, int(payload["cohort"]))
     masked, state = mask_input(_load(context, msg), params, values,
-                               wire.load_by_node(payload["inbox"]), exact=[weight])
+                               wire.load_sealed(payload["inbox"]), exact=[weight])
     _save(context, state)
     content = RecordDict({protocol.SITE: site,
                           protocol.SECAGG: ConfigRecord({protocol.PAYLOAD:

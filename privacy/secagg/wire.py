@@ -40,12 +40,17 @@ def load_ads(data: bytes) -> dict[int, Advertisement]:
     return {int(node): Advertisement(**fields) for node, fields in loads(data).items()}
 
 
-def dump_by_node(values: Mapping[int, Any]) -> bytes:
-    return dumps(dict(values))
+def dump_sealed(sealed: Mapping[int, bytes]) -> bytes:
+    return dumps(dict(sealed))
 
 
-def load_by_node(data: bytes) -> dict[int, Any]:
-    return {int(node): value for node, value in loads(data).items()}
+def load_sealed(data: bytes) -> dict[int, bytes]:
+    """Sealed shares by node; ValueError unless every share is bytes (the sender of
+    anything else is malformed, not its receiver)."""
+    sealed = {int(node): value for node, value in loads(data).items()}
+    if not all(isinstance(v, bytes) for v in sealed.values()):
+        raise ValueError("a sealed share is not bytes")
+    return sealed
 
 
 def dump_masked(masked: MaskedInput) -> bytes:
