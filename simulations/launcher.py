@@ -89,7 +89,8 @@ def run_simulation(raw: DictConfig) -> dict:
           f"privacy={_privacy_line(cfg, site_level)}; outputs in {out}",
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
-                   settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose)
+                   settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose,
+                   finished=out / "outcome.json")
     return json.loads((out / "outcome.json").read_text())
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
+import threading
 from pathlib import Path
 
 import tomli_w
@@ -30,6 +32,9 @@ from conf.site import SITE_SETTINGS_ENV
 
 SERVER_APP = "server.app:app"
 CLIENT_APP = "client.app:app"
+ACTOR_TITLE = b"ray::ClientAppActor"  # the process title Ray gives flwr's actors
+BUSY_SITE_GRACE_SECONDS = 10.0  # a normal end (Ray shutdown included) takes 3-5 s here
+log = logging.getLogger("privfl")
 
 
 def write_app_dir(folder: Path, run_config: dict) -> Path:
@@ -48,9 +53,63 @@ def write_app_dir(folder: Path, run_config: dict) -> Path:
     return folder
 
 
+class _BusySiteWatchdog(threading.Thread):
+    """Ends the ClientApp actors still busy once the ServerApp has finished.
+
+    flwr 1.42 leaves the Simulation Runtime only when every worker thread returns, and a
+    worker waits without a timeout (``ray.get`` in ``BasicActorPool``) for the ClientApp
+    call it dispatched: a site still working on a message the coordinator gave up on (a
+    stage timeout) would keep the run's process alive until it answers. Once ``finished``
+    exists (the ServerApp's last file) and the runtime has not ended ``grace`` seconds
+    later, the actor processes are killed; the waiting call then fails and the runtime
+    shuts down as usual.
+    """
+
+    def __init__(self, finished: Path, grace: float) -> None:
+        super().__init__(name="privfl-busy-site-watchdog", daemon=True)
+        self.finished = finished
+        self.grace = grace
+        self.runtime_ended = threading.Event()
+
+    def run(self) -> None:
+        while not self.runtime_ended.wait(0.5):
+            if self.finished.exists():
+                if not self.runtime_ended.wait(self.grace):
+                    log.warning("the run has ended but a site is still busy with a message "
+                                "the coordinator gave up on; stopping its Ray actor")
+                    logging.getLogger("flwr").setLevel(logging.CRITICAL)
+                    for pid in _client_actor_pids():
+                        os.kill(pid, signal.SIGKILL)
+                return
+
+
+def _client_actor_pids() -> list[int]:
+    """PIDs of this process's Ray ClientApp actors (from /proc; none where it is absent)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    ours = {os.getpid()}
+    for _ in range(4):  # driver -> raylet -> worker (a few levels at most)
+        ours |= {pid for pid, parent in parents.items() if parent in ours}
+    pids = []
+    for pid in ours - {os.getpid()}:
+        try:
+            title = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(ACTOR_TITLE):
+            pids.append(pid)
+    return pids
+
+
 def run_federation(app_dir: Path, run_config: dict, sites: int, site_settings: Path,
-                   cpus_per_site: float, verbose: bool) -> None:
-    """Start Ray, run the ServerApp and the simulated ClientApps, stop Ray."""
+                   cpus_per_site: float, verbose: bool, finished: Path) -> None:
+    """Start Ray, run the ServerApp and the simulated ClientApps, stop Ray (also when a
+    site is still busy once ``finished``, the ServerApp's last file, exists)."""
     os.environ[SITE_SETTINGS_ENV] = str(site_settings.resolve())
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
@@ -76,6 +135,8 @@ def run_federation(app_dir: Path, run_config: dict, sites: int, site_settings: P
     level = flwr_logger.level
     if not verbose:
         flwr_logger.setLevel(logging.WARNING)
+    watchdog = _BusySiteWatchdog(finished, BUSY_SITE_GRACE_SECONDS)
+    watchdog.start()
     try:
         _run_simulation(
             num_supernodes=sites,
@@ -90,4 +151,5 @@ def run_federation(app_dir: Path, run_config: dict, sites: int, site_settings: P
             verbose_logging=verbose,
         )
     finally:
+        watchdog.runtime_ended.set()
         flwr_logger.setLevel(level)
