@@ -9,6 +9,7 @@ rebuild the same :class:`ExperimentConfig` with :func:`from_run_config`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -27,9 +28,15 @@ def to_run_config(cfg: ExperimentConfig) -> dict[str, Scalar]:
 
 
 def from_run_config(run_config: Mapping[str, Any]) -> ExperimentConfig:
-    """Rebuild and re-validate the typed config from a run_config."""
+    """Rebuild and re-validate the typed config from a run_config (validated once per
+    distinct run_config: every handler and secure-aggregation stage calls this)."""
+    return _from_items(tuple(sorted(run_config.items())))
+
+
+@functools.lru_cache(maxsize=16)
+def _from_items(items: tuple[tuple[str, Scalar], ...]) -> ExperimentConfig:
     nested: dict[str, Any] = {}
-    for key, value in run_config.items():
+    for key, value in items:
         node = nested
         *parents, leaf = key.split(".")
         for part in parents:

@@ -91,15 +91,18 @@ class SecureRound:
         masked = self._stage(protocol.MASK, {
             n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_sealed(box)})
             for n, box in inbox.items()}, params, wire.load_masked, with_model=True)
-        requests = server.unmask_requests(masked)
+        arrays = self.template[protocol.ARRAYS]
+        length = sum(a.size for a in arrays.to_numpy_ndarrays())
+        requests = server.unmask_requests(masked, width=length + 1)
+        rejected = {r for m in masked.values() for r in m.rejected}
         for node in set(masked) - set(server.inputs):
-            self.outcome[node] = self._error(node, "left out: a neighbour rejected its share "
-                                                   "ciphertext (tampered or replayed)")
+            self.outcome[node] = self._error(
+                node, "left out: a neighbour rejected its share ciphertext (tampered or "
+                      "replayed)" if node in rejected else
+                      f"left out: its masked vector is not {length + 1} values long")
         shares = self._stage(protocol.UNMASK, {n: wire.dump_request(r)
                                                for n, r in requests.items()}, params,
                              wire.load_shares)
-        arrays = self.template[protocol.ARRAYS]
-        length = sum(a.size for a in arrays.to_numpy_ndarrays())
         total, _, exact = server.aggregate(shares, length, exact=1)
         weight = int(exact[0])
         if weight <= 0:

@@ -84,9 +84,9 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
     masked, state = mask_input(_load(context, msg), params, values,
                                wire.load_sealed(payload["inbox"]), exact=[weight])
     _save(context, state)
+    payload = wire.dump_masked(masked, params.modulus_bits)
     content = RecordDict({protocol.SITE: site,
-                          protocol.SECAGG: ConfigRecord({protocol.PAYLOAD:
-                                                         wire.dump_masked(masked)})})
+                          protocol.SECAGG: ConfigRecord({protocol.PAYLOAD: payload})})
     return Message(content, reply_to=msg)
 
 

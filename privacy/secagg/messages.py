@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Advertisement:
@@ -21,12 +23,13 @@ class Advertisement:
 class MaskedInput:
     """Stage 3: a site's masked, quantised vector and the neighbours it masked with.
 
-    ``rejected`` lists neighbours whose share ciphertext failed authentication: the site
-    did not mask with them, and the server treats them as dropped.
+    ``vector`` holds residues modulo 2**modulus_bits (1-d uint64). ``rejected`` lists
+    neighbours whose share ciphertext failed authentication: the site did not mask with
+    them, and the server treats them as dropped.
     """
 
     node: int
-    vector: bytes
+    vector: np.ndarray
     masked_with: tuple[int, ...]
     rejected: tuple[int, ...]
 

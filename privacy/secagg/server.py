@@ -70,9 +70,12 @@ class ServerRound:
                     inbox[receiver][sender] = ciphertext
         return inbox
 
-    def unmask_requests(self, inputs: Mapping[int, MaskedInput]) -> dict[int, UnmaskRequest]:
-        """After stage 3: which secret to ask each survivor for, per neighbour."""
-        self.inputs = {n: m for n, m in inputs.items() if n in self.shared}
+    def unmask_requests(self, inputs: Mapping[int, MaskedInput],
+                        width: int) -> dict[int, UnmaskRequest]:
+        """After stage 3: which secret to ask each survivor for, per neighbour. An input
+        that is not a ``width``-long vector counts as not sent."""
+        self.inputs = {n: m for n, m in inputs.items()
+                       if n in self.shared and m.vector.shape == (width,)}
         rejected = {r for m in self.inputs.values() for r in m.rejected}
         for node in rejected & set(self.inputs):  # a sender of a bad ciphertext: drop it
             del self.inputs[node]
@@ -93,14 +96,14 @@ class ServerRound:
         q = self.quantizer
         width = length + exact
         total = np.zeros(width, dtype=np.uint64)
-        for masked in self.inputs.values():
-            total = q.add(total, np.frombuffer(masked.vector, dtype="<u8").astype(np.uint64))
+        for masked in self.inputs.values():  # uint64 wraps mod 2**64, a multiple of the modulus
+            np.add(total, masked.vector, out=total)
+        np.bitwise_and(total, np.uint64(q.modulus - 1), out=total)
         for node in self.inputs:
             seed = self._reconstruct(node, SELF_MASK, responses)
-            total = q.subtract(total, masks.expand_mask(seed, width, self.params.modulus_bits))
+            masks.add_mask(total, seed, self.params.modulus_bits, sign=-1)
         for node in self.dropped:
-            total = self._cancel_pairwise(node, self._reconstruct(node, PAIRWISE, responses),
-                                          total, width)
+            self._cancel_pairwise(node, self._reconstruct(node, PAIRWISE, responses), total)
         try:
             result = q.decode_sum(total[:length], len(self.inputs))
         except AggregateRangeError as err:
@@ -112,17 +115,15 @@ class ServerRound:
                                    f"the clipping implies (±{bound:g}); round discarded")
         return result, len(self.inputs), total[length:]
 
-    def _cancel_pairwise(self, dropped: int, mask_private: bytes, total: np.ndarray,
-                         length: int) -> np.ndarray:
-        q = self.quantizer
+    def _cancel_pairwise(self, dropped: int, mask_private: bytes, total: np.ndarray) -> None:
+        """In place: undo the pairwise masks the survivors shared with ``dropped``."""
         for node, masked in self.inputs.items():
             if dropped not in masked.masked_with:
                 continue
             seed = pairwise_seed(mask_private, self.ads[node], self.run, self.round, dropped)
-            mask = masks.expand_mask(seed, length, self.params.modulus_bits)
             # ``node`` added the mask if node < dropped, else subtracted it: undo that.
-            total = q.subtract(total, mask) if node < dropped else q.add(total, mask)
-        return total
+            masks.add_mask(total, seed, self.params.modulus_bits,
+                           sign=-masks.pairwise_sign(node, dropped))
 
     def _reconstruct(self, node: int, kind: str,
                      responses: Mapping[int, Mapping[int, tuple[str, bytes]]]) -> bytes:

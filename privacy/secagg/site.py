@@ -62,6 +62,7 @@ class SiteRound:
     mask_private: bytes
     self_seed: bytes
     neighbours: dict[int, Advertisement] = field(default_factory=dict)
+    aead_keys: dict[int, bytes] = field(default_factory=dict)  # per neighbour, for shares
     received: dict[int, bytes] = field(default_factory=dict)
     masked_with: tuple[int, ...] = ()
     revealed: dict[int, str] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class SiteRound:
     def from_bytes(cls, data: bytes) -> SiteRound:
         raw = wire.loads(data)
         raw["neighbours"] = {int(k): Advertisement(**v) for k, v in raw["neighbours"].items()}
+        raw["aead_keys"] = {int(k): v for k, v in raw["aead_keys"].items()}
         raw["received"] = {int(k): v for k, v in raw["received"].items()}
         raw["revealed"] = {int(k): v for k, v in raw["revealed"].items()}
         raw["masked_with"] = tuple(raw["masked_with"])
@@ -125,13 +127,13 @@ def share_keys(state: SiteRound, params: SecAggParams, neighbours: Mapping[int, 
     seed_shares = shamir.split(state.self_seed, params.threshold, len(order))
     key_shares = shamir.split(state.mask_private, params.threshold, len(order))
     cipher = KeyPair.from_private_bytes(state.cipher_private)
+    keys = {node: _share_key(cipher, neighbours[node], state, node) for node in order}
     sealed = {}
     for node, seed_share, key_share in zip(order, seed_shares, key_shares, strict=True):
-        key = _share_key(cipher, neighbours[node], state, node)
         plaintext = seed_share.to_bytes() + key_share.to_bytes()
-        sealed[node] = aead.seal(key, plaintext, sender=state.node, receiver=node,
+        sealed[node] = aead.seal(keys[node], plaintext, sender=state.node, receiver=node,
                                  run=state.run, round=state.round, stage=SHARE_STAGE)
-    return sealed, replace(state, neighbours=dict(neighbours))
+    return sealed, replace(state, neighbours=dict(neighbours), aead_keys=keys)
 
 
 def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
@@ -154,10 +156,8 @@ def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
     if any(not 0 <= n < quantizer.modulus for n in exact):
         raise UpdateRejectedError(f"site {state.site}: exact value out of [0, 2^modulus_bits)")
     encoded = np.concatenate([quantizer.encode(values), np.asarray(exact, dtype=np.uint64)])
-    vector = quantizer.add(encoded,
-                           masks.expand_mask(state.self_seed, len(encoded), params.modulus_bits))
-    mask_key = KeyPair.from_private_bytes(state.mask_private)
-    accepted, rejected = {}, []
+    mask_private = state.mask_private
+    accepted, rejected, seeds = {}, [], {}
     for node, ciphertext in sorted(received.items()):
         if node not in state.neighbours:
             continue
@@ -167,13 +167,11 @@ def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
             rejected.append(node)
             continue
         accepted[node] = ciphertext
-        seed = pairwise_seed(mask_key.private_bytes(), state.neighbours[node], state.run,
-                             state.round, state.node)
-        pairwise = masks.expand_mask(seed, len(encoded), params.modulus_bits)
-        vector = (quantizer.add(vector, pairwise) if state.node < node
-                  else quantizer.subtract(vector, pairwise))
-    masked = MaskedInput(state.node, vector.astype("<u8").tobytes(), tuple(accepted),
-                         tuple(rejected))
+        seeds[node] = pairwise_seed(mask_private, state.neighbours[node], state.run,
+                                    state.round, state.node)
+    vector = masks.mask_vector(encoded, node=state.node, modulus_bits=params.modulus_bits,
+                               self_seed=state.self_seed, pairwise_seeds=seeds)
+    masked = MaskedInput(state.node, vector, tuple(accepted), tuple(rejected))
     return masked, replace(state, received=accepted, masked_with=tuple(accepted))
 
 
@@ -216,10 +214,9 @@ def _share_key(cipher: KeyPair, peer: Advertisement, state: SiteRound, node: int
 
 
 def _open_share(state: SiteRound, sender: int, ciphertext: bytes) -> bytes:
-    key = _share_key(KeyPair.from_private_bytes(state.cipher_private), state.neighbours[sender],
-                     state, sender)
-    return aead.open_sealed(key, ciphertext, sender=sender, receiver=state.node, run=state.run,
-                            round=state.round, stage=SHARE_STAGE)
+    return aead.open_sealed(state.aead_keys[sender], ciphertext, sender=sender,
+                            receiver=state.node, run=state.run, round=state.round,
+                            stage=SHARE_STAGE)
 
 
 def _split_plaintext(plaintext: bytes) -> tuple[bytes, bytes]:

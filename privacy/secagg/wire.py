@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from privacy.secagg.messages import Advertisement, MaskedInput, UnmaskRequest
 
 
@@ -53,14 +55,29 @@ def load_sealed(data: bytes) -> dict[int, bytes]:
     return sealed
 
 
-def dump_masked(masked: MaskedInput) -> bytes:
-    return dumps(dataclasses.asdict(masked))
+def dump_masked(masked: MaskedInput, modulus_bits: int) -> bytes:
+    """A 4-byte header length, a JSON header, then the vector's residues packed in
+    ceil(modulus_bits / 8) little-endian bytes each (6 bytes at the default 44 bits)."""
+    width = max(1, -(-modulus_bits // 8))
+    header = dumps({"node": masked.node, "masked_with": masked.masked_with,
+                    "rejected": masked.rejected, "words": len(masked.vector),
+                    "word_bytes": width})
+    words = np.ascontiguousarray(masked.vector, dtype="<u8").view(np.uint8).reshape(-1, 8)
+    return len(header).to_bytes(4, "big") + header + words[:, :width].tobytes()
 
 
 def load_masked(data: bytes) -> MaskedInput:
-    raw = loads(data)
-    return MaskedInput(raw["node"], raw["vector"], tuple(raw["masked_with"]),
-                       tuple(raw["rejected"]))
+    """Decode :func:`dump_masked`; ValueError on a malformed or truncated payload."""
+    size = int.from_bytes(data[:4], "big")
+    raw = loads(data[4:4 + size])
+    count, width = int(raw["words"]), int(raw["word_bytes"])
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + size)
+    if not 1 <= width <= 8 or body.size != count * width:
+        raise ValueError("masked vector does not match its header")
+    words = np.zeros((count, 8), dtype=np.uint8)
+    words[:, :width] = body.reshape(count, width)
+    return MaskedInput(int(raw["node"]), words.view("<u8").ravel().astype(np.uint64),
+                       tuple(raw["masked_with"]), tuple(raw["rejected"]))
 
 
 def dump_request(request: UnmaskRequest) -> bytes:

@@ -7,6 +7,7 @@ stage, and the test checks what the sites and the ServerApp make of it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import sys
@@ -101,13 +102,33 @@ def test_a_malformed_payload_drops_only_its_sender(make_config, tmp_path: Path,
                                                    monkeypatch) -> None:
     real = site_mod.wire.dump_masked
     monkeypatch.setattr(site_mod.wire, "dump_masked",
-                        lambda m: b"{not json" if m.node == node_id(3) else real(m))
+                        lambda m, bits: b"{not json" if m.node == node_id(3) else real(m, bits))
     fed = build_federation(make_config("sites=5", "rounds=1", "secagg=secaggplus"), tmp_path)
     fed.run()
     row = _rows(fed.run_dir)[0]
     assert row["sites_trained"] == 4
     assert row["failed"][0]["site"] == "site-3"
     assert "stage mask: malformed payload" in row["failed"][0]["reason"]
+
+
+def test_a_masked_vector_of_the_wrong_length_drops_only_its_sender(make_config, tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    real = site_mod.wire.dump_masked
+
+    def short(masked, bits: int) -> bytes:
+        if masked.node == node_id(3):
+            masked = dataclasses.replace(masked, vector=masked.vector[:-5])
+        return real(masked, bits)
+
+    monkeypatch.setattr(site_mod.wire, "dump_masked", short)
+    fed = build_federation(make_config("sites=5", "rounds=1", "secagg=secaggplus"), tmp_path)
+    fed.run()
+    row = _rows(fed.run_dir)[0]
+    assert row["sites_trained"] == 4
+    assert row["failed"][0]["site"] == "site-3"
+    assert "masked vector is not" in row["failed"][0]["reason"]
+    after = _model(fed.run_dir)
+    assert all(torch.isfinite(v).all() for v in after.values())
 
 
 # --- a lying coordinator ------------------------------------------------------------------

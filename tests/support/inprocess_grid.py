@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from uuid import uuid4
 
-from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
+from flwr.app import ConfigRecord, Error, Message
 from flwr.clientapp import ClientApp
-from flwr.serverapp import Grid
-from flwr.supercore.run import Run
-from flwr.supercore.task_identity import TaskIdentity
 
 from conf import protocol
+from tests.support.local_grid import LocalGrid
 
 CRASH = "crash"
 SILENT = "silent"
@@ -30,49 +28,19 @@ Rewrite = Callable[[str, int, dict[int, bytes]], dict[int, bytes]]
 secure-aggregation stage as the coordinator sends them; returns the ones to replace."""
 
 
-class InProcessGrid(Grid):
+class InProcessGrid(LocalGrid):
     """Delivers each message by calling ``client_app`` directly."""
 
     def __init__(self, client_app: ClientApp, run_id: int, run_config: dict,
                  node_configs: dict[int, dict],
                  faults: dict[int, tuple[str, str]] | None = None,
                  rewrite: Rewrite | None = None) -> None:
-        TaskIdentity.task_id = 1
-        TaskIdentity.run_id = run_id
-        TaskIdentity.node_id = 0
+        super().__init__(run_id, run_config, node_configs)
         self.client_app = client_app
-        self.contexts = {
-            node: Context(run_id=run_id, node_id=node, node_config=config,
-                          state=RecordDict(), run_config=dict(run_config))
-            for node, config in node_configs.items()
-        }
         self.faults = faults or {}
         self.rewrite = rewrite
         self.delivered: list[tuple[int, str]] = []
         self.replies: list[tuple[int, str, Message]] = []  # (node, kind, reply)
-        self._run = Run.create_empty(run_id=run_id)
-
-    def set_run(self, run: Run) -> None:
-        self._run = run
-
-    @property
-    def run(self) -> Run:
-        return self._run
-
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):
-        return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
-
-    def get_node_ids(self) -> Iterable[int]:
-        return list(self.contexts)
-
-    def get_nodes(self):
-        raise NotImplementedError
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        raise NotImplementedError
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        raise NotImplementedError
 
     def send_and_receive(self, messages: Iterable[Message], *,
                          timeout: float | None = None) -> Iterable[Message]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from privacy.secagg import wire
 from privacy.secagg.identity import IdentityKey
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.server import ServerRound
@@ -70,14 +71,15 @@ def run_round(values: Mapping[int, np.ndarray], p: SecAggParams, *,
     inbox = server.route(sealed)
     masked = {}
     for node in (n for n in alive("mask") if n in inbox):
-        masked[node], state = mask_input(SiteRound.from_bytes(states[node]), p, values[node],
-                                         inbox[node], exact.get(node, ()))
+        sent, state = mask_input(SiteRound.from_bytes(states[node]), p, values[node],
+                                 inbox[node], exact.get(node, ()))
+        masked[node] = wire.load_masked(wire.dump_masked(sent, p.modulus_bits))
         states[node] = state.to_bytes()
-    requests = server.unmask_requests(masked)
+    width = len(next(iter(exact.values()))) if exact else 0
+    requests = server.unmask_requests(masked, width=length + width)
     responses = {}
     for node in (n for n in alive("unmask") if n in requests):
         responses[node], state = unmask(SiteRound.from_bytes(states[node]), requests[node])
         states[node] = state.to_bytes()
-    width = len(next(iter(exact.values()))) if exact else 0
     result, count, sums = server.aggregate(responses, length, width)
     return (np.concatenate([result, sums.astype(np.float64)]) if width else result), count

@@ -93,7 +93,7 @@ def test_modular_sum_decodes_to_the_float_sum(
     values = np.random.default_rng(seed).uniform(-1.5 * clip, 1.5 * clip, (sites, length))
     total = np.zeros(length, np.uint64)
     for vector in values:
-        total = q.add(total, q.encode(vector))
+        total = _add(q, total, q.encode(vector))
     expected = np.clip(values, -clip, clip).sum(axis=0)
     error = np.abs(q.decode_sum(total, sites) - expected)
     assert (error <= sites * q.step * (1 + 1e-9)).all()
@@ -103,30 +103,15 @@ def test_masked_sum_with_wrap_around_still_decodes() -> None:
     q = Quantizer(2.0, 16, 32)
     rows = [np.linspace(-3, 3, 101) * (i + 1) / 10 for i in range(10)]
     masks = [np.frombuffer(os.urandom(8 * 101), np.uint64) for _ in rows]
-    masked = [q.add(q.encode(r), m) for r, m in zip(rows, masks, strict=True)]
+    masked = [_add(q, q.encode(r), m) for r, m in zip(rows, masks, strict=True)]
     assert all(int(m.max()) < q.modulus for m in masked)
     total = np.zeros(101, np.uint64)
     for vector in masked:
-        total = q.add(total, vector)
+        total = _add(q, total, vector)
     for mask in masks:  # the masks cancel only modulo 2**32
-        total = q.subtract(total, mask)
+        total = _add(q, total, -mask)
     expected = np.sum([np.clip(r, -2, 2) for r in rows], axis=0)
     assert np.abs(q.decode_sum(total, 10) - expected).max() <= 10 * q.step
-
-
-def test_add_and_subtract_wrap_modulo() -> None:
-    q = Quantizer(1.0, 4, 10)
-    top = np.array([1023, 1000], np.uint64)
-    assert q.add(top, np.array([1, 30], np.uint64)).tolist() == [0, 6]
-    assert q.subtract(np.array([0, 5], np.uint64), np.array([1, 1023], np.uint64)).tolist() == [
-        1023, 6
-    ]
-    # Inputs are taken modulo 2**10: negative and over-wide integers are residues too.
-    assert q.add(np.array([-1]), np.array([2**40 + 3], np.uint64)).tolist() == [2]
-    big = Quantizer(1.0, 32, 62)
-    near = np.array([2**62 - 1], np.uint64)
-    assert big.add(near, near).tolist() == [2**62 - 2]
-    assert big.subtract(np.zeros(1, np.uint64), near).tolist() == [1]
 
 
 def test_too_many_sites_wrap_and_are_refused() -> None:
@@ -135,9 +120,9 @@ def test_too_many_sites_wrap_and_are_refused() -> None:
     ones = q.encode(np.ones(3))
     total = np.zeros(3, np.uint64)
     for _ in range(4):
-        total = q.add(total, ones)
+        total = _add(q, total, ones)
     assert q.decode_sum(total, 4).tolist() == [4.0, 4.0, 4.0]
-    total = q.add(total, ones)
+    total = _add(q, total, ones)
     assert total.tolist() == [5 * 255 - 1024] * 3  # wrapped around
     with pytest.raises(ConfigError, match="too small for 5 sites x 2\\^8 levels; need at least 11"):
         q.decode_sum(total, 5)
@@ -165,12 +150,8 @@ def test_decode_sum_rejects_impossible_totals() -> None:
         q.decode_sum(np.zeros(2, np.uint64), 0)
 
 
-def test_integer_arrays_of_one_shape_only() -> None:
+def test_decode_sum_needs_an_integer_array() -> None:
     q = Quantizer(1.0, 8, 16)
-    with pytest.raises(ValueError, match="integer array, got float64"):
-        q.add(np.zeros(2), np.zeros(2, np.uint64))
-    with pytest.raises(ValueError, match="shapes differ"):
-        q.subtract(np.zeros(2, np.uint64), np.zeros(3, np.uint64))
     with pytest.raises(ValueError, match="integer array"):
         q.decode_sum(np.zeros(2), 1)
 
@@ -237,3 +218,8 @@ def test_uses_no_insecure_randomness(monkeypatch: pytest.MonkeyPatch) -> None:
     q = Quantizer(1.0, 8, 16)
     x = np.array([0.1, -0.7, 0.99])
     assert np.abs(_decode_each(q, q.encode(x)) - x).max() <= q.step
+
+
+def _add(q: Quantizer, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a + b) mod 2**modulus_bits, as the protocol sums residues."""
+    return (a.astype(np.uint64) + b.astype(np.uint64)) & np.uint64(q.modulus - 1)
