@@ -45,13 +45,16 @@ def open_fraction() -> dict:
 class FeatureSpec:
     """One declared input column. Numeric columns are scaled from the declared
     ``[low, high]`` (public knowledge, never fitted on data); categorical columns are
-    one-hot encoded over the declared ``levels``."""
+    one-hot encoded over the declared ``levels``. ``integer`` declares that a numeric
+    column holds whole numbers (also public knowledge: synthesizers then sample whole
+    numbers; never inferred from the data's dtype, which one record can change)."""
 
     name: str
     type: FeatureType
     levels: tuple[str, ...] = ()
     low: float | None = None
     high: float | None = None
+    integer: bool = False
 
 
 @dataclass(frozen=True)

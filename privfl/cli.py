@@ -3,25 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Callable
 
+INFORMATIONAL = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i"}
+"""Hydra flags that print help or the config and run nothing: no precheck for them."""
 
-def _simulate(args: list[str]) -> int:
+
+def _hydra_command(name: str, args: list[str], precheck: Callable[[list[str]], None],
+                   app: str) -> int:
+    """Check ``args`` (one-line error, exit 2), then run the Hydra app ``module:function``
+    on them (imported only then: it pulls in Flower, torch or SDV)."""
     from conf.errors import ConfigError
-    from conf.precheck import precheck
 
     try:
-        precheck(args)
+        if not INFORMATIONAL & set(args):
+            precheck(args)
     except ConfigError as err:
         print(f"privfl: error: {err}", file=sys.stderr)
         return 2
-    from simulations.launcher import simulate
-
-    sys.argv = ["privfl simulate", *args]
-    simulate()
+    module, function = app.split(":")
+    sys.argv = [f"privfl {name}", *args]
+    getattr(importlib.import_module(module), function)()
     return 0
+
+
+def _simulate(args: list[str]) -> int:
+    from conf.precheck import precheck
+
+    return _hydra_command("simulate", args, precheck, "simulations.launcher:simulate")
+
+
+def _synth(args: list[str]) -> int:
+    from synthetic.precheck import precheck_synth
+
+    return _hydra_command("synth", args, precheck_synth, "synthetic.app:synth")
 
 
 def _ledger(args: list[str]) -> int:
@@ -45,6 +63,7 @@ def _ledger(args: list[str]) -> int:
 
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "simulate": (_simulate, "run a federation in Flower's Simulation Runtime (Hydra overrides)"),
+    "synth": (_synth, "write a synthetic copy of a site's table + report (docs/synthetic.md)"),
     "ledger": (_ledger, "print a site's privacy ledger: privfl ledger PATH [--json]"),
 }
 

@@ -14,7 +14,8 @@ from tasks.models import DigitsCNN
 
 SIDE = 8
 PIXELS = tuple(
-    FeatureSpec(name=f"px{i}", type="numeric", low=0.0, high=16.0) for i in range(SIDE * SIDE)
+    FeatureSpec(name=f"px{i}", type="numeric", low=0.0, high=16.0, integer=True)
+    for i in range(SIDE * SIDE)
 )
 """Pixel columns ``px0..px63`` (row-major) with intensities 0..16."""
 LABEL = LabelSpec(name="label", classes=tuple(str(d) for d in range(10)))
