@@ -56,6 +56,7 @@ class _Round:
     arrays: ArrayRecord
     cohort: int
     event: GaussianEvent
+    epsilon_after: float
 
 
 class SiteLevelDP(Strategy):
@@ -66,6 +67,8 @@ class SiteLevelDP(Strategy):
         self.cfg = cfg
         self.plan = SiteLevelPlan.for_run(cfg)
         self.events: list[GaussianEvent] = []
+        self.epsilon = 0.0
+        """Site-level ε spent by the releases so far (recomputed once per release)."""
         self._round: _Round | None = None
 
     @classmethod
@@ -73,11 +76,6 @@ class SiteLevelDP(Strategy):
         """The configured strategy, sampling nothing itself, under DP-FedAvg."""
         everyone = dataclasses.replace(cfg.strategy, fraction_train=1.0)
         return cls(build_strategy(dataclasses.replace(cfg, strategy=everyone)), cfg)
-
-    @property
-    def epsilon(self) -> float:
-        """Site-level ε spent by the releases so far."""
-        return self.plan.epsilon(self.events)
 
     def summary(self) -> None:
         self.inner.summary()
@@ -97,7 +95,7 @@ class SiteLevelDP(Strategy):
         cohort = secrets.SystemRandom().sample(population, size)
         messages = list(self.inner.configure_train(server_round, arrays, config,
                                                    _CohortGrid(grid, cohort)))
-        self._round = _Round(arrays, len(messages), event)
+        self._round = _Round(arrays, len(messages), event, after)
         return messages
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]
@@ -112,6 +110,7 @@ class SiteLevelDP(Strategy):
                    for r in replies]
         noisy = self.plan.noisy_mean(updates, pending.cohort, self._generator(server_round))
         self.events.append(pending.event)
+        self.epsilon = pending.epsilon_after
         log.info("round %d: site-level DP-FedAvg noise std %.4g on the mean of %d/%d "
                  "sites; site-level ε so far %.3f", server_round,
                  self.plan.noise_std(pending.cohort), len(replies), pending.cohort,
