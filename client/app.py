@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from client.dp_plan import plan_dp
+from client.dp_plan import planned_events
 from client.local_data import load_local_data
 from client.local_training import open_ledger, train_round
 from client.mods.refusals import refusals_mod
 from client.mods.secagg import secagg_mod
 from client.site import load_site_settings
 from client.site_policy import check_run_allowed
+from client.synthetic_publication import synthesize as synthesize_table
 from conf import protocol
 from conf.run_config import from_run_config
 from tasks.registry import get_task
@@ -22,16 +25,32 @@ app = ClientApp(mods=[refusals_mod, secagg_mod])
 
 @app.query(protocol.PREFLIGHT)
 def preflight(msg: Message, context: Context) -> Message:
-    """Before round 1: check settings, data, δ and that the budget covers the whole run."""
+    """Before round 1: check settings, data, δ and that the budget covers the whole run
+    (every DP-SGD round and, when the run publishes DP synthetic tables, the synthesis)."""
     cfg = from_run_config(context.run_config)
     settings = load_site_settings(context)
     check_run_allowed(cfg, settings)
     data = load_local_data(cfg, settings)
     record = {"site": settings.site, protocol.STATUS: protocol.OK}
-    if cfg.privacy.record_level:
-        plan = plan_dp(cfg, settings, len(data.train))
-        open_ledger(cfg, settings).check_affordable(plan.run_events(_run_id(context)))
+    events = planned_events(cfg, settings, len(data.train), _run_id(context))
+    if events:
+        open_ledger(cfg, settings).check_affordable(events)
     return Message(RecordDict({protocol.SITE: ConfigRecord(record)}), reply_to=msg)
+
+
+@app.query(protocol.SYNTHESIZE)
+def synthesize(msg: Message, context: Context) -> Message:
+    """Before round 1 (``synthetic.publish``): fit a synthesizer on the site's training
+    rows and send only the synthetic table and a report (client/synthetic_publication.py)."""
+    cfg = from_run_config(context.run_config)
+    settings = load_site_settings(context)
+    publication = synthesize_table(cfg, settings, _run_id(context))
+    synthetic = ConfigRecord({protocol.TABLE: publication.csv(),
+                              protocol.REPORT: json.dumps(publication.report)})
+    site = ConfigRecord({"site": settings.site, protocol.STATUS: protocol.OK})
+    content = RecordDict({protocol.SITE: site, protocol.SYNTHETIC: synthetic})
+    publication.released()  # just before the table leaves the site
+    return Message(content, reply_to=msg)
 
 
 @app.train()

@@ -4,7 +4,8 @@ The coordinator's run config asks for DP-SGD or not, and for seeded noise or not
 site refuses a run that asks for less privacy than its own settings allow. Site-level
 DP alone (``privacy=client_dp``) counts as no DP at the site: its noise is added by the
 coordinator, and it bounds a whole site's influence, not the site's records' exposure to
-the coordinator.
+the coordinator. Likewise a run may ask a site to publish a synthetic table that is not
+DP; the site refuses unless it opted in.
 """
 
 from __future__ import annotations
@@ -31,4 +32,14 @@ def check_run_allowed(cfg: ExperimentConfig, settings: SiteSettings) -> None:
             f"site {settings.site} draws DP noise from OS entropy, but this run asks for "
             "reproducible=true (seeded, NOT private); the site must set allow-reproducible=true"
             " in its own settings to take part"
+        )
+
+
+def check_synthesis_allowed(cfg: ExperimentConfig, settings: SiteSettings) -> None:
+    """Refuse to publish a synthetic table that is not DP unless the site opted in."""
+    if not cfg.synthetic.private and not settings.allow_nondp_synthetic:
+        raise SitePolicyError(
+            f"site {settings.site} publishes only differentially private synthetic tables, but "
+            f"this run asks for synthetic.synthesizer={cfg.synthetic.synthesizer} (NOT DP); the "
+            "site must set allow-nondp-synthetic=true in its own settings to publish it"
         )

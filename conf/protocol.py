@@ -2,7 +2,8 @@
 
 Every reply from a site carries a ConfigRecord under :data:`SITE` with the site's name
 and :data:`STATUS`. A refusal carries only that record (kind + reason); a training
-reply adds the site's privacy report (:class:`SitePrivacyReport`) to it.
+reply adds the site's privacy report (:class:`SitePrivacyReport`) to it; a synthesis
+reply adds a :data:`SYNTHETIC` record with the table and the site's report on it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ KIND = "kind"
 REASON = "reason"
 
 PREFLIGHT = "preflight"
+SYNTHESIZE = "synthesize"
+"""Query (``query.synthesize``) asking a site to publish a synthetic copy of its rows."""
+SYNTHETIC = "synthetic"
+"""ConfigRecord of a synthesis reply: :data:`TABLE` (CSV bytes) and :data:`REPORT` (JSON)."""
+TABLE = "table"
+REPORT = "report"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ GradSampleMode = Literal["hooks", "ew", "functorch", "ghost"]
 PartitionName = Literal["iid", "dirichlet"]
 SecAggName = Literal["none", "secaggplus"]
 FeatureType = Literal["numeric", "categorical"]
+PublishedSynthesizer = Literal["dp_mst", "gaussian_copula"]
 
 MEAN_STRATEGIES = ("fedavg", "fedprox", "fedadam")
 """Strategies that aggregate by a weighted mean of the updates: all secure aggregation
@@ -175,6 +176,38 @@ class SecAggConfig:
 
 
 @dataclass(frozen=True)
+class SyntheticConfig:
+    """Federated publication of synthetic tables (docs/synthetic-federated.md).
+
+    With ``publish`` each site fits ``synthesizer`` on its own training rows before round
+    1 and sends only the synthetic table (``rows`` rows; 0: as many as it trains on) to
+    the coordinator, which pools them. ``dp_mst`` is record-level (``epsilon``, the site's
+    δ)-DP and charged to the site's ledger as part of the run's ``privacy.epsilon``;
+    ``gaussian_copula`` is not DP and needs each site's own opt-in. With ``warm_start``
+    the coordinator trains the initial global model on the pooled table for
+    ``warm_start_epochs`` epochs before round 1.
+    """
+
+    publish: bool = False
+    warm_start: bool = False
+    synthesizer: PublishedSynthesizer = "dp_mst"
+    epsilon: float = field(default=1.0, metadata=positive())
+    bins: int = field(default=32, metadata={"ge": 2, "le": 1024})
+    rows: int = field(default=0, metadata={"ge": 0})
+    warm_start_epochs: int = field(default=5, metadata={"ge": 1})
+
+    @property
+    def private(self) -> bool:
+        """True when the published tables are differentially private (``dp_mst``)."""
+        return self.synthesizer == "dp_mst"
+
+    @property
+    def charged(self) -> bool:
+        """True when sites charge a DP synthesis to their ledgers in this run."""
+        return self.publish and self.private
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: the root of the composed Hydra config."""
 
@@ -184,6 +217,7 @@ class ExperimentConfig:
     partition: PartitionConfig
     simulation: SimulationConfig
     secagg: SecAggConfig = field(default_factory=SecAggConfig)
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     sites: int = field(default=10, metadata={"ge": 2})
     rounds: int = field(default=10, metadata={"ge": 1})
     local_epochs: int = field(default=1, metadata={"ge": 1})

@@ -29,6 +29,8 @@ class SiteSettings:
     delta: float
     allow_nonprivate: bool = False
     allow_reproducible: bool = False
+    allow_nondp_synthetic: bool = False
+    allow_synthetic_statistics: bool = False
     identity_key_path: str | None = None
     roster_path: str | None = None
 
@@ -56,9 +58,11 @@ class SiteSettings:
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteSettings:
         """Build from a SuperNode's node config (keys: site, data-path, ledger-path,
-        budget, delta; optional allow-nonprivate, allow-reproducible, and for secure
-        aggregation identity-key (the site's Ed25519 key file) and roster (the identity
-        public keys it trusts, by site name))."""
+        budget, delta; optional allow-nonprivate, allow-reproducible, for synthetic
+        publication allow-nondp-synthetic (publish a table that is not DP) and
+        allow-synthetic-statistics (report statistics computed on real rows), and for
+        secure aggregation identity-key (the site's Ed25519 key file) and roster (the
+        identity public keys it trusts, by site name))."""
         keys = ("site", "data-path", "ledger-path", "budget", "delta")
         missing = [k for k in keys if k not in node_config]
         if missing:
@@ -74,6 +78,8 @@ class SiteSettings:
             delta=float(node_config["delta"]),
             allow_nonprivate=_flag(node_config, "allow-nonprivate"),
             allow_reproducible=_flag(node_config, "allow-reproducible"),
+            allow_nondp_synthetic=_flag(node_config, "allow-nondp-synthetic"),
+            allow_synthetic_statistics=_flag(node_config, "allow-synthetic-statistics"),
             identity_key_path=_optional(node_config, "identity-key"),
             roster_path=_optional(node_config, "roster"),
         )

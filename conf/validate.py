@@ -34,6 +34,7 @@ def validate(raw: Mapping[str, Any]) -> ExperimentConfig:
 
 def _check_combinations(cfg: ExperimentConfig) -> None:
     """Settings that are each valid but do not work together."""
+    _check_synthetic(cfg)
     strategy, client = cfg.strategy.name, cfg.privacy.client
     if cfg.secagg.name != "none" and strategy not in MEAN_STRATEGIES:
         raise ConfigError(
@@ -56,6 +57,44 @@ def _check_combinations(cfg: ExperimentConfig) -> None:
             f"secagg.clipping_range={cfg.secagg.clipping_range:g}: must be >= "
             f"privacy.client.clipping_norm={client.clipping_norm:g} (one coordinate of a "
             "clipped update can reach the norm); raise secagg.clipping_range")
+
+
+def _check_synthetic(cfg: ExperimentConfig) -> None:
+    """Federated publication and warm start (docs/synthetic-federated.md)."""
+    syn, privacy = cfg.synthetic, cfg.privacy
+    if syn.warm_start and not syn.publish:
+        raise ConfigError("synthetic.warm_start=true: needs synthetic.publish=true (the warm "
+                          "start trains on the sites' pooled synthetic tables)")
+    if not syn.publish:
+        return
+    if syn.warm_start and cfg.private and not syn.private:
+        raise ConfigError(
+            f"synthetic.warm_start=true: this run claims record-level DP "
+            f"(privacy={privacy.name}), but synthetic.synthesizer={syn.synthesizer} is not DP, "
+            "so a model trained on its tables would carry real-row information outside every "
+            "ε; use synthetic.synthesizer=dp_mst or synthetic.warm_start=false")
+    if syn.warm_start and privacy.site_level:
+        raise ConfigError(
+            f"synthetic.warm_start=true: privacy={privacy.name}'s site-level ε covers the "
+            "rounds' noisy aggregates only, and a model trained on each site's own synthetic "
+            "table depends on a whole site's data outside it; use synthetic.warm_start=false "
+            "or privacy=dp_sgd")
+    label = [cfg.task.label.name] if cfg.task.label else []
+    if "site" in [spec.name for spec in cfg.task.features] + label:
+        raise ConfigError("task.features: a column is named 'site', which the pooled "
+                          "synthetic table uses for provenance; rename the column")
+    if not syn.private:
+        return
+    if privacy.accountant != "rdp":
+        raise ConfigError(
+            f"privacy.accountant={privacy.accountant}: synthetic.synthesizer=dp_mst is "
+            "accounted as zCDP, which only the rdp accountant composes exactly with DP-SGD; "
+            "use privacy.accountant=rdp")
+    if privacy.record_level and syn.epsilon >= privacy.epsilon:
+        raise ConfigError(
+            f"synthetic.epsilon={syn.epsilon:g}: must be below privacy.epsilon="
+            f"{privacy.epsilon:g} (the synthesis is part of each site's ε for this run; "
+            "DP-SGD gets what is left); lower synthetic.epsilon or raise privacy.epsilon")
 
 
 def build(cls: type[T], raw: Any, prefix: str) -> T:

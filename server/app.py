@@ -24,6 +24,8 @@ from server.strategies.registry import build_strategy
 from server.strategies.site_guard import SiteGuard
 from server.strategies.site_level_dp import SiteLevelDP
 from server.summary import summary_text
+from server.synthetic_pool import SyntheticPool, collect_synthetic
+from server.warm_start import WarmStart, warm_start
 from tasks.registry import get_task
 
 log = logging.getLogger("privfl")
@@ -33,7 +35,9 @@ app = ServerApp()
 
 @app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Preflight the sites, run the strategy's rounds, write the run's outputs."""
+    """Preflight the sites, pool their synthetic tables (``synthetic.publish``) and
+    warm-start the model on them (``synthetic.warm_start``), run the strategy's rounds,
+    write the run's outputs."""
     started = time.monotonic()
     cfg = from_run_config(context.run_config)
     outputs = RunOutputs(Path(cfg.output_dir))
@@ -44,14 +48,23 @@ def main(grid: Grid, context: Context) -> None:
 
     roster = SiteRoster()
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
-    preflight_done = time.monotonic()
+    preflight_done = rounds_start = time.monotonic()
     site_dp = SiteLevelDP.around(cfg) if cfg.privacy.site_level else None
     guard = SiteGuard(site_dp or build_strategy(cfg), roster, cfg.min_sites,
                       cfg.strategy.round_timeout)
     reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp,
                              last_state=model.state_dict())
     outcome: dict[str, Any] = {"status": "finished", "reason": None}
+    synthetic: SyntheticPool | None = None
+    warm: WarmStart | None = None
     try:
+        if cfg.synthetic.publish:
+            synthetic = collect_synthetic(grid, roster, cfg, task, outputs)
+            if cfg.synthetic.warm_start:
+                warm = warm_start(model, task, synthetic.table, cfg, test_set)
+                outputs.append_metrics(warm.metrics_row(cfg))
+                reporter.last_state = model.state_dict()
+        rounds_start = time.monotonic()
         guard.start(
             SecureAggregationGrid(grid, cfg) if cfg.secagg.name != "none" else grid,
             ArrayRecord(model.state_dict()),
@@ -69,22 +82,27 @@ def main(grid: Grid, context: Context) -> None:
     finally:
         timing = {
             "preflight_seconds": preflight_done - started,
-            "rounds_seconds": time.monotonic() - preflight_done,
+            "synthetic_seconds": synthetic.seconds if synthetic else None,
+            "warm_start_seconds": warm.seconds if warm else None,
+            "rounds_seconds": time.monotonic() - rounds_start,
             "round_seconds": [row["round_seconds"] for row in reporter.rows],
         }
-        _write_outputs(cfg, outputs, reporter, roster, site_dp, refusals, outcome, timing)
+        _write_outputs(cfg, outputs, reporter, roster, site_dp, refusals, outcome, timing,
+                       synthetic, warm)
 
 
 def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundReporter,
                    roster: SiteRoster, site_dp: SiteLevelDP | None, refusals: list[dict],
-                   outcome: dict[str, Any], timing: dict[str, Any]) -> None:
+                   outcome: dict[str, Any], timing: dict[str, Any],
+                   synthetic: SyntheticPool | None, warm: WarmStart | None) -> None:
     """The final model, outcome, timing, privacy record and summary (also when failing)."""
     outcome["rounds_completed"] = len(reporter.rows)
     outputs.save_model("model.pt", reporter.last_state)
     outputs.write_json("outcome.json", outcome)
     outputs.write_json("timing.json", timing)
-    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster, site_dp),
+    outputs.write_json("privacy.json", {**privacy_summary(cfg, roster, site_dp, synthetic,
+                                                          warm),
                                         "preflight": refusals})
-    text = summary_text(cfg, reporter.rows, roster, site_dp, outcome, timing)
+    text = summary_text(cfg, reporter.rows, roster, site_dp, outcome, timing, synthetic, warm)
     outputs.write_text("summary.txt", text)
     print(text, end="", flush=True)

@@ -8,6 +8,8 @@ from typing import Any
 from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
 from server.strategies.site_level_dp import SiteLevelDP
+from server.synthetic_pool import SyntheticPool
+from server.warm_start import WarmStart
 
 UNCOVERED_RELEASES = (
     "num-examples: each site's training row count (FedAvg weight) and local test row count",
@@ -18,10 +20,14 @@ UNCOVERED_RELEASES = (
 
 
 def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster,
-                    site_dp: SiteLevelDP | None = None) -> dict[str, Any]:
+                    site_dp: SiteLevelDP | None = None,
+                    synthetic: SyntheticPool | None = None,
+                    warm: WarmStart | None = None) -> dict[str, Any]:
     """The JSON-able privacy record of a run: record-level ε per site (top level and
-    ``sites``) and, with DP-FedAvg, the run's site-level ε (``site_level``)."""
+    ``sites``), with DP-FedAvg the run's site-level ε (``site_level``), and with
+    federated publication what each site published (``synthetic``)."""
     dp = cfg.privacy.record_level
+    published = {s.site: s for s in synthetic.published} if synthetic else {}
     return {
         "private": cfg.private,
         "mechanism": cfg.privacy.name,
@@ -41,12 +47,31 @@ def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster,
                 "refusals": record.refusals,
                 "failures": record.failures,
                 "excluded": record.excluded,
+                **({"synthesis": synthetic.privacy_record()["sites"][record.site]}
+                   if record.site in published else {}),
             }
             for record in sorted(roster.sites.values(), key=lambda r: r.site)
         },
         "site_level": site_dp.report() if site_dp else None,
-        "uncovered_releases": list(UNCOVERED_RELEASES),
+        "synthetic": _synthetic(synthetic, warm),
+        "uncovered_releases": [*UNCOVERED_RELEASES,
+                               *(synthetic.uncovered_releases() if synthetic else [])],
     }
+
+
+def _synthetic(synthetic: SyntheticPool | None, warm: WarmStart | None) -> dict[str, Any] | None:
+    if synthetic is None:
+        return None
+    record = synthetic.privacy_record()
+    if warm is not None:
+        record["warm_start"] = {
+            "rows": warm.rows, "epochs": warm.epochs, "sites": warm.sites,
+            "skipped": warm.skipped,
+            "statement": ("the initial global model was trained at the coordinator on the "
+                          "pooled synthetic table: post-processing of the published tables, "
+                          "no further privacy cost"),
+        }
+    return record
 
 
 def _statement(cfg: ExperimentConfig) -> str:
@@ -71,4 +96,8 @@ def _statement(cfg: ExperimentConfig) -> str:
                      "itself (secure aggregation limits what the coordinator sees to the sum).")
     if cfg.privacy.record_level and cfg.privacy.site_level:
         parts.append("The two ε have different units and are never added.")
+    if cfg.synthetic.charged and cfg.privacy.record_level:
+        parts.append(f"Each site's DP synthetic table (dp_mst, ε={cfg.synthetic.epsilon:g} "
+                     "alone) is inside that site's ε for this run: DP-SGD was calibrated so "
+                     f"that both compose to at most privacy.epsilon={cfg.privacy.epsilon:g}.")
     return " ".join(parts)

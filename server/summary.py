@@ -8,11 +8,14 @@ from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
 from server.round_reporter import epsilon_label
 from server.strategies.site_level_dp import SiteLevelDP
+from server.synthetic_pool import POOLED, SyntheticPool
+from server.warm_start import WarmStart
 
 
 def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: SiteRoster,
                  site_dp: SiteLevelDP | None, outcome: dict[str, Any],
-                 timing: dict[str, Any]) -> str:
+                 timing: dict[str, Any], synthetic: SyntheticPool | None = None,
+                 warm: WarmStart | None = None) -> str:
     """A few lines: outcome, final metrics, privacy spent, participation, files."""
     status = outcome["status"] + (f" ({outcome['reason']})" if outcome["reason"] else "")
     lines = [f"privfl run {status}: {len(rows)}/{cfg.rounds} rounds, task={cfg.task.name}, "
@@ -39,6 +42,14 @@ def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: Site
                      f"releases ({epsilon_label(plan.accountant, plan.delta, 'site')}; "
                      f"DP-FedAvg, noise multiplier {plan.noise_multiplier:.3f}, clipping norm "
                      f"{plan.clipping_norm:g}); not added to any record-level ε")
+    if synthetic is not None:
+        syn = cfg.synthetic
+        privacy = (f"dp_mst, ε={syn.epsilon:g} per site inside its record-level ε" if syn.private
+                   else f"{syn.synthesizer}, NOT differentially private")
+        lines.append(f"synthetic: {len(synthetic.table)} rows from {len(synthetic.published)} "
+                     f"sites ({privacy}) in {POOLED}")
+    if warm is not None:
+        lines.append(warm.summary())
     if cfg.reproducible and cfg.privacy.name != "none":
         lines.append("WARNING: reproducible=true seeded the DP noise: this run is NOT private")
     excluded = [s for s in roster.sites.values() if not s.usable]

@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from client.dp_plan import check_plan_inputs
+from client.dp_plan import check_plan_inputs, plan_dp
 from conf.errors import ConfigError, PrivflError
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
@@ -74,19 +74,25 @@ def run_simulation(raw: DictConfig) -> dict:
             delta=cfg.privacy.delta,
             allow_nonprivate=not cfg.privacy.record_level,
             allow_reproducible=cfg.reproducible,
+            # the experimenter is every simulated site: it opts them in to less privacy
+            # exactly when the run claims no record-level DP (docs/synthetic-federated.md)
+            allow_nondp_synthetic=not cfg.privacy.record_level,
+            allow_synthetic_statistics=not cfg.privacy.record_level,
             identity_key_path=str(identities[f"site-{i}"]) if identities else None,
             roster_path=str(roster) if roster else None,
         )
         if cfg.privacy.record_level:  # what every site would refuse, said before Ray starts
             train_rows, _ = local_split(data.site_rows[i], cfg.task.test_fraction, cfg.seed)
             check_plan_inputs(cfg, settings, len(train_rows))
+            if cfg.synthetic.charged:  # DP-SGD after the synthesis: can it reach the target?
+                plan_dp(cfg, settings, len(train_rows))
         settings.write(settings_file(settings_dir, i))
     outputs.write_text("config.yaml", OmegaConf.to_yaml(raw, resolve=True))
     run_config = to_run_config(cfg)
     outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
     print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
           f"strategy={cfg.strategy.name}, secagg={cfg.secagg.name}, "
-          f"privacy={_privacy_line(cfg, site_level)}; outputs in {out}",
+          f"privacy={_privacy_line(cfg, site_level)}{_synthetic_line(cfg)}; outputs in {out}",
           flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose,
@@ -103,6 +109,16 @@ def _log_to_console() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def _synthetic_line(cfg: ExperimentConfig) -> str:
+    syn = cfg.synthetic
+    if not syn.publish:
+        return ""
+    what = (f"dp_mst ε={syn.epsilon:g} per site, inside privacy.epsilon" if syn.private
+            and cfg.privacy.record_level else f"dp_mst ε={syn.epsilon:g} per site" if syn.private
+            else f"{syn.synthesizer}, NOT DP")
+    return f", synthetic publication ({what}){' + warm start' if syn.warm_start else ''}"
 
 
 def _privacy_line(cfg: ExperimentConfig, site_level: SiteLevelPlan | None) -> str:

@@ -66,6 +66,8 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
             "delta": cfg.privacy.delta,
             "allow-nonprivate": not cfg.privacy.record_level,
             "allow-reproducible": cfg.reproducible,
+            "allow-nondp-synthetic": not cfg.privacy.record_level,
+            "allow-synthetic-statistics": not cfg.privacy.record_level,
             "identity-key": str(identities[f"site-{i}"]),
             "roster": str(roster),
             **(node_overrides or {}).get(i, {}),
