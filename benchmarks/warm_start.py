@@ -55,7 +55,6 @@ def simulate(overrides: list[str], run_dir: Path) -> dict[str, Any]:
         "loss_before_warm_start": warm["loss_before_warm_start"] if warm else None,
         "warm_start_rows": warm["warm_start_rows"] if warm else None,
         "warm_start_rows_dropped": warm["warm_start_rows_dropped"] if warm else None,
-        "warm_start_cells_imputed": warm["warm_start_cells_imputed"] if warm else None,
         "rounds_done": len(rounds),
         "max_site_epsilon": max(s["run_epsilon"] for s in sites),
         "accountant": privacy["accountant"],

@@ -21,7 +21,6 @@ flagged as not covered by any ε.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,8 +43,9 @@ from synthetic.dp.domain import OTHER
 from synthetic.errors import SynthDataError
 from synthetic.gate import failed, gate_checks
 from synthetic.metadata import as_levels, declared_only
-from synthetic.pipeline import LIBRARY_LOGGERS, MIN_HOLDOUT_ROWS
+from synthetic.pipeline import MIN_HOLDOUT_ROWS
 from synthetic.privacy_checks import privacy_checks
+from synthetic.progress import quiet_library_loggers
 from synthetic.quality import quality
 from synthetic.synthesizers import SYNTHESIZERS, MstSynthesizer, SdvSynthesizer
 from tasks.base import Task
@@ -104,7 +104,7 @@ def synthesize(cfg: ExperimentConfig, settings: SiteSettings, run_id: str) -> Pu
     rows = cfg.synthetic.rows or len(real)
     _check_rows(cfg, settings, len(real))
     timer = _Timer()
-    with _quiet_loggers():
+    with quiet_library_loggers():
         publish = _dp_mst if cfg.synthetic.private else _gated_copula
         return publish(cfg, settings, real, columns, rows, run_id, timer)
 
@@ -125,7 +125,9 @@ def _dp_mst(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFrame,
                 "fitting again would release a second table for one charge")
         rho = mst_rho(syn.epsilon, settings.delta)
     synthesizer = MstSynthesizer(
-        SynthesizerConfig(name="dp_mst", epsilon=syn.epsilon, bins=syn.bins), columns,
+        # the task's encoding refuses missing values and undeclared levels: complete
+        SynthesizerConfig(name="dp_mst", epsilon=syn.epsilon, bins=syn.bins, complete=True),
+        columns,
         rho=rho, rows=rows, integers=[spec.name for spec in columns if spec.integer])
     with timer.step("fit_sample"):
         synthesizer.fit(real)
@@ -267,17 +269,3 @@ class _Timer:
         start = time.perf_counter()
         yield
         self.seconds[key] = round(time.perf_counter() - start, 3)
-
-
-@contextlib.contextmanager
-def _quiet_loggers() -> Iterator[None]:
-    """SDV and its libraries log data-derived values at INFO: keep them at WARNING."""
-    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)

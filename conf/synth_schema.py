@@ -42,6 +42,9 @@ class SynthesizerConfig:
     # dp_mst: ε of this release (record-level) and the number of bins per numeric column
     epsilon: float = field(default=1.0, metadata=positive())
     bins: int = field(default=32, metadata={"ge": 2, "le": 1024})
+    # dp_mst: the declared columns hold no missing value and only declared levels (public
+    # knowledge); MST then spends no noise on missing/other cells, and such a row is refused
+    complete: bool = False
 
     @property
     def private(self) -> bool:

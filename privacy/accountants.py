@@ -79,14 +79,7 @@ def calibrate_noise_multiplier(
     evaluates is the same call ``epsilon_of`` makes for ``[(σ, q, steps)]``, so the run,
     charged round by round, spends exactly that ε (histories are merged).
     """
-    check_accountant(accountant)
-    check_delta(delta)
-    if not isinstance(target_epsilon, int | float) or not 0 < target_epsilon < math.inf:
-        raise ConfigError(f"{key} must be a positive number, got {target_epsilon!r}")
-    if not 0 < sample_rate <= 1:
-        raise ConfigError(f"the sampling rate must be in (0, 1], got {sample_rate!r}")
-    if steps < 1:
-        raise ConfigError(f"the planned number of steps must be >= 1, got {steps!r}")
+    _check_calibration_inputs(target_epsilon, delta, sample_rate, steps, accountant, key)
     try:
         return float(
             get_noise_multiplier(
@@ -106,6 +99,19 @@ def calibrate_noise_multiplier(
         ) from exc
 
 
+def _check_calibration_inputs(target_epsilon: float, delta: float, sample_rate: float,
+                              steps: int, accountant: str, key: str) -> None:
+    """ConfigError (one line) for an argument no calibration can take."""
+    check_accountant(accountant)
+    check_delta(delta)
+    if not isinstance(target_epsilon, int | float) or not 0 < target_epsilon < math.inf:
+        raise ConfigError(f"{key} must be a positive number, got {target_epsilon!r}")
+    if not 0 < sample_rate <= 1:
+        raise ConfigError(f"the sampling rate must be in (0, 1], got {sample_rate!r}")
+    if steps < 1:
+        raise ConfigError(f"the planned number of steps must be >= 1, got {steps!r}")
+
+
 def calibrate_noise_multiplier_after(
     target_epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
     prior: Sequence[HistoryEntry], key: str = "privacy.epsilon",
@@ -123,14 +129,7 @@ def calibrate_noise_multiplier_after(
     if not prior:
         return calibrate_noise_multiplier(target_epsilon, delta, sample_rate, steps,
                                           accountant, key)
-    check_accountant(accountant)
-    check_delta(delta)
-    if not isinstance(target_epsilon, int | float) or not 0 < target_epsilon < math.inf:
-        raise ConfigError(f"{key} must be a positive number, got {target_epsilon!r}")
-    if not 0 < sample_rate <= 1:
-        raise ConfigError(f"the sampling rate must be in (0, 1], got {sample_rate!r}")
-    if steps < 1:
-        raise ConfigError(f"the planned number of steps must be >= 1, got {steps!r}")
+    _check_calibration_inputs(target_epsilon, delta, sample_rate, steps, accountant, key)
     prior = list(prior)
 
     def epsilon(sigma: float) -> float:

@@ -5,12 +5,10 @@ Plain SGD with the task's own encoding, batch size and learning rate, for
 ``synthetic.warm_start_epochs`` epochs (shuffling seeded from the config: nothing here is
 secret). With DP tables this is post-processing and costs no further privacy.
 
-DP MST may sample a missing cell, or a categorical value outside the declared levels,
-which the task's declared encoding cannot take. Such a feature cell is filled with a value
-drawn from the same column's usable cells in the pooled table (hot-deck imputation from
-the synthetic table itself, seeded: post-processing); a row whose label is not a declared
-class is left out. Both are counted. Dropping every row with one unusable cell instead
-would leave almost nothing at small ε (with 20 columns at ε=0.5, about 2% of the rows).
+Sites publish complete tables over the declared columns (MST's domain has no missing or
+undeclared cells for a task's columns), but a table comes from another party: a row the
+task's declared encoding cannot take (a missing or non-numeric value, a level or class
+that is not declared) is left out and counted.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -37,7 +34,6 @@ class WarmStart:
 
     rows: int
     dropped: int
-    imputed: int
     epochs: int
     sites: list[str]
     before: EvalStats | None
@@ -58,7 +54,6 @@ class WarmStart:
             "loss_before_warm_start": self.before.loss if self.before else None,
             "warm_start_rows": self.rows,
             "warm_start_rows_dropped": self.dropped,
-            "warm_start_cells_imputed": self.imputed,
             "warm_start_epochs": self.epochs,
             "warm_start_sites": self.sites,
             "warm_start_train_loss": self.epoch_losses,
@@ -75,8 +70,7 @@ class WarmStart:
             quality = (f": held-out accuracy {self.before.accuracy:.4f} -> "
                        f"{self.after.accuracy:.4f} before round 1")
         return (f"warm start: {self.epochs} epochs on {self.rows} synthetic rows from "
-                f"{len(self.sites)} sites ({self.dropped} left out, {self.imputed} cells "
-                f"imputed){quality}")
+                f"{len(self.sites)} sites ({self.dropped} left out){quality}")
 
 
 def usable_cells(column: pd.Series, spec: FeatureSpec) -> pd.Series:
@@ -87,35 +81,24 @@ def usable_cells(column: pd.Series, spec: FeatureSpec) -> pd.Series:
     return column.notna() & column.astype(str).isin(list(spec.levels))
 
 
-def repaired(table: pd.DataFrame, task: Task, seed: int) -> tuple[pd.DataFrame, int, int]:
-    """The rows of ``table`` the task can encode: rows with a declared label, each unusable
-    feature cell drawn from the usable cells of its column. Returns (rows, rows left out,
-    cells imputed); a column without any usable cell leaves no row."""
+def usable_rows(table: pd.DataFrame, task: Task) -> tuple[pd.DataFrame, int]:
+    """The rows of ``table`` the task's encoding takes (every feature cell usable, a
+    declared class as label) and the number left out."""
     label = table[task.label.name]
     keep = label.notna() & label.astype(str).isin(list(task.label.classes))
-    rows = table[keep].reset_index(drop=True)
-    rng = np.random.default_rng(seed)
-    imputed = 0
     for spec in task.features:
-        ok = usable_cells(rows[spec.name], spec)
-        if ok.all():
-            continue
-        if not ok.any():
-            return rows.iloc[:0], len(table), 0
-        donors = rows.loc[ok, spec.name].to_numpy()
-        rows.loc[~ok, spec.name] = rng.choice(donors, size=int((~ok).sum()))
-        imputed += int((~ok).sum())
-    return rows, len(table) - len(rows), imputed
+        keep &= usable_cells(table[spec.name], spec)
+    return table[keep].reset_index(drop=True), int((~keep).sum())
 
 
 def warm_start(model: nn.Module, task: Task, pooled: pd.DataFrame, cfg: ExperimentConfig,
                test_set: Dataset | None) -> WarmStart:
     """Train ``model`` in place on the usable rows of ``pooled``; print one line per epoch."""
     started = time.monotonic()
-    rows, dropped, imputed = repaired(pooled, task, cfg.seed)
+    rows, dropped = usable_rows(pooled, task)
     sites = sorted(rows[PROVENANCE_COLUMN].unique()) if PROVENANCE_COLUMN in rows else []
     before = evaluate(model, test_set) if test_set is not None else None
-    result = WarmStart(len(rows), dropped, imputed, cfg.synthetic.warm_start_epochs,
+    result = WarmStart(len(rows), dropped, cfg.synthetic.warm_start_epochs,
                        [str(s) for s in sites], before, before, 0.0)
     if rows.empty:
         result.skipped = "no usable synthetic rows were published"

@@ -7,9 +7,6 @@ the report was written; ``force=true`` overrides).
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from synthetic import metadata as md
 from synthetic.errors import SynthDataError
 from synthetic.gate import EXIT_BLOCKED, failed, gate_checks
 from synthetic.privacy_checks import privacy_checks
-from synthetic.progress import Progress
+from synthetic.progress import Progress, quiet_library_loggers
 from synthetic.quality import quality
 from synthetic.release import check_out_free, write_folder
 from synthetic.report import build_report
@@ -53,29 +50,10 @@ class Prepared:
     info: dict[str, Any]
 
 
-LIBRARY_LOGGERS = ("sdv", "SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata",
-                   "SingleTableMetadata", "copulas", "rdt", "ctgan", "sdmetrics", "mbi", "jax")
-"""Loggers that log data-derived values at INFO (SDV logs the whole detected metadata,
-bounds and levels included): held at WARNING so that no log file receives them."""
-
-
 def run_synth(cfg: SynthConfig, progress: Progress | None = None) -> SynthOutcome:
     """Run ``privfl synth``; PrivflError (nothing written) on bad input."""
-    with _quiet_loggers():
+    with quiet_library_loggers():
         return _run(cfg, progress or Progress())
-
-
-@contextlib.contextmanager
-def _quiet_loggers() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:

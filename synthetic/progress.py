@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Iterator
+
+LIBRARY_LOGGERS = ("sdv", "SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata",
+                   "SingleTableMetadata", "copulas", "rdt", "ctgan", "sdmetrics", "mbi", "jax")
+"""Loggers that log data-derived values at INFO (SDV logs the whole detected metadata,
+bounds and levels included): held at WARNING so that no log file receives them."""
+
+
+@contextlib.contextmanager
+def quiet_library_loggers() -> Iterator[None]:
+    """Hold :data:`LIBRARY_LOGGERS` at WARNING for the body."""
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Progress:

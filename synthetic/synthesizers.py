@@ -98,7 +98,8 @@ class MstSynthesizer:
         from synthetic.dp.mst import fit_sample_mst
 
         self._sampled = fit_sample_mst(train, self._columns, self._rho, self._rows,
-                                       bins=self._cfg.bins, integers=self._integers, seed=None,
+                                       bins=self._cfg.bins, integers=self._integers,
+                                       complete=self._cfg.complete, seed=None,
                                        progress=self._progress)
 
     def sample(self, rows: int) -> pd.DataFrame:

@@ -16,6 +16,10 @@ nothing about the records:
   ``OTHER``, never the undeclared value itself.
 - every column: one more cell for a missing value (NaN/None), sampled back as NaN.
 
+With ``complete`` (public knowledge, e.g. a task whose encoding refuses missing values and
+undeclared levels), columns have neither the missing cell nor ``OTHER``: noise then puts
+no mass on values the table cannot hold, and a missing or undeclared value is refused.
+
 Datetime columns are not supported: convert them to numbers (e.g. days since a fixed
 date) and declare numeric bounds.
 """
@@ -41,20 +45,25 @@ OTHER = "<other>"
 class Codec:
     """One column's cells: ``edges`` bound numeric cells, ``levels`` name categorical ones.
 
-    Cell ``size - 1`` is the missing cell; for a categorical column cell ``size - 2`` is
-    ``OTHER``. Numeric cell ``i`` holds ``[edges[i], edges[i+1])`` (the last one is closed;
-    for an integer column the last edge is ``high + 1``, so cells hold whole integers).
+    Unless ``complete``, cell ``size - 1`` is the missing cell and for a categorical
+    column cell ``size - 2`` is ``OTHER``. Numeric cell ``i`` holds
+    ``[edges[i], edges[i+1])`` (the last one is closed; for an integer column the last
+    edge is ``high + 1``, so cells hold whole integers).
     """
 
     name: str
     edges: np.ndarray | None = None
     integer: bool = False
     levels: tuple[str, ...] = ()
+    complete: bool = False
 
     @property
     def size(self) -> int:
-        """Number of cells, the missing cell included."""
-        return len(self.edges) if self.edges is not None else len(self.levels) + 2
+        """Number of cells, the missing (and ``OTHER``) cell included unless ``complete``."""
+        extra = 0 if self.complete else 1
+        if self.edges is not None:
+            return len(self.edges) - 1 + extra
+        return len(self.levels) + 2 * extra
 
     @property
     def missing(self) -> int:
@@ -62,8 +71,16 @@ class Codec:
 
     def encode(self, column: pd.Series) -> np.ndarray:
         """The cell index of each value of ``column``."""
+        missing = column.isna().to_numpy()
+        if self.complete and missing.any():
+            raise ValueError(f"column {self.name!r} is declared complete but holds "
+                             f"{int(missing.sum())} missing value(s)")
         if self.edges is None:
             codes = pd.Index(self.levels).get_indexer(column.astype(str))
+            other = (codes < 0) & ~missing
+            if self.complete and other.any():
+                raise ValueError(f"column {self.name!r} is declared complete but holds "
+                                 f"{int(other.sum())} value(s) outside its declared levels")
             codes[codes < 0] = len(self.levels)
         else:
             top = self.edges[-1] - 1 if self.integer else self.edges[-1]
@@ -71,8 +88,8 @@ class Codec:
             if self.integer:
                 values = np.rint(values)
             codes = np.searchsorted(self.edges, values, side="right") - 1
-            codes = np.minimum(codes, self.size - 2)
-        codes[column.isna().to_numpy()] = self.missing
+            codes = np.minimum(codes, len(self.edges) - 2)
+        codes[missing] = self.missing
         return codes.astype(np.int64)
 
     def decode(self, codes: np.ndarray, generator: torch.Generator) -> np.ndarray:
@@ -87,9 +104,11 @@ class Codec:
 
 
 def make_codecs(
-    columns: Sequence[FeatureSpec], bins: int, integers: Collection[str] = ()
+    columns: Sequence[FeatureSpec], bins: int, integers: Collection[str] = (),
+    complete: bool = False,
 ) -> list[Codec]:
-    """One codec per declared column; ConfigError naming the column if a declaration is bad."""
+    """One codec per declared column (``complete``: without missing and ``OTHER`` cells);
+    ConfigError naming the column if a declaration is bad."""
     if not columns:
         raise ConfigError("declare at least one column to synthesise")
     if not isinstance(bins, int) or isinstance(bins, bool) or bins < 2:
@@ -102,7 +121,7 @@ def make_codecs(
     unknown = sorted(set(integers) - numeric)
     if unknown:
         raise ConfigError(f"integers names {unknown}, which are not declared numeric columns")
-    return [_codec(spec, bins, spec.name in integers) for spec in columns]
+    return [_codec(spec, bins, spec.name in integers, complete) for spec in columns]
 
 
 def encode_table(data: pd.DataFrame, codecs: Sequence[Codec]) -> dict[str, np.ndarray]:
@@ -127,7 +146,7 @@ def decode_table(
     )
 
 
-def _codec(spec: FeatureSpec, bins: int, integer: bool) -> Codec:
+def _codec(spec: FeatureSpec, bins: int, integer: bool, complete: bool) -> Codec:
     where = f"column {spec.name!r}"
     if spec.type == "categorical":
         levels = tuple(str(level) for level in spec.levels)
@@ -135,7 +154,7 @@ def _codec(spec: FeatureSpec, bins: int, integer: bool) -> Codec:
             raise ConfigError(
                 f"{where}: declare distinct levels, none of them {OTHER!r}, got {list(levels)}"
             )
-        return Codec(spec.name, levels=levels)
+        return Codec(spec.name, levels=levels, complete=complete)
     if spec.type != "numeric":
         raise ConfigError(f"{where}: type={spec.type!r} must be 'numeric' or 'categorical'")
     low, high = spec.low, spec.high
@@ -149,11 +168,11 @@ def _codec(spec: FeatureSpec, bins: int, integer: bool) -> Codec:
             f"{where}: low={spec.low!r} and high={spec.high!r} must span more than {what}"
         )
     if not integer:
-        return Codec(spec.name, edges=np.linspace(low, high, bins + 1))
+        return Codec(spec.name, edges=np.linspace(low, high, bins + 1), complete=complete)
     count = high - low + 1
     cells = min(bins, count)
     edges = low + (np.arange(cells + 1) * count) // cells
-    return Codec(spec.name, edges=edges.astype(np.float64), integer=True)
+    return Codec(spec.name, edges=edges.astype(np.float64), integer=True, complete=complete)
 
 
 def _numbers(column: pd.Series, name: str) -> np.ndarray:

@@ -52,6 +52,7 @@ def fit_sample_mst(
     *,
     bins: int = 32,
     integers: Collection[str] = (),
+    complete: bool = False,
     iters: int = ESTIMATION_ITERS,
     seed: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -59,7 +60,8 @@ def fit_sample_mst(
     """A synthetic table of ``rows`` rows with the declared ``columns`` (names, order), ρ-zCDP.
 
     The domain comes from the declarations alone (``synthetic.dp.domain``: ``bins`` bins
-    per numeric column, the columns named in ``integers`` integer-valued); columns of
+    per numeric column, the columns named in ``integers`` integer-valued; with
+    ``complete``, no cells for missing or undeclared values); columns of
     ``data`` that are not declared are ignored. ``iters`` mirror-descent steps fit each
     model. Noise is drawn from ``privacy.dpsgd.noise_generator(seed)``: a ``seed`` makes
     the output reproducible for debugging, and the caller must then mark the release as
@@ -73,7 +75,7 @@ def fit_sample_mst(
         raise ValueError(f"rho must be a positive number, got {rho!r}")
     if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
         raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
-    codecs = make_codecs(columns, bins, integers)
+    codecs = make_codecs(columns, bins, integers, complete)
     codes = encode_table(data, codecs)
     report = progress or (lambda line: None)
     generator = noise_generator(seed)

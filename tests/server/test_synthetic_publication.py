@@ -27,6 +27,7 @@ from privacy.events import DpSgdEvent, GaussianEvent
 from privacy.ledger import Ledger
 from server.synthetic_pool import read_pooled
 from synthetic.dp.accounting import MST_LABEL, mst_noise_multiplier
+from synthetic.dp.domain import OTHER
 from tasks.registry import get_task
 from tests.support.churn import COLUMNS, write_churn_task
 from tests.support.federation import Federation, build_federation
@@ -88,6 +89,8 @@ def test_pooled_table_holds_each_sites_rows_with_provenance(dp_run: Finished) ->
     assert set(pooled["site"]) == {"site-0", "site-1"}
     assert provenance["pooled_rows"] == len(pooled)
     assert provenance["provenance_column"] == "site"
+    # the task's columns are complete: MST's domain has no missing or `<other>` cells
+    assert pooled[COLUMNS].notna().all().all() and not pooled[COLUMNS].isin([OTHER]).any().any()
     assert (provenance["synthesizer"], provenance["differentially_private"]) == ("dp_mst", True)
     for name in ("site-0", "site-1"):
         entry = provenance["sites"][name]
@@ -149,7 +152,7 @@ def test_warm_start_trains_the_initial_model_before_round_one(dp_run: Finished) 
     assert (warm["round"], warm["stage"]) == (0, "warm_start")
     assert [r["round"] for r in rounds] == [1, 2]
     assert warm["warm_start_rows"] + warm["warm_start_rows_dropped"] == len(dp_run.pooled)
-    assert warm["warm_start_rows"] > 0.5 * len(dp_run.pooled)
+    assert warm["warm_start_rows"] == len(dp_run.pooled)  # complete tables: nothing to drop
     assert warm["warm_start_sites"] == ["site-0", "site-1"]
     assert len(warm["warm_start_train_loss"]) == warm["warm_start_epochs"] == 5
     assert warm["loss"] < warm["loss_before_warm_start"]

@@ -97,6 +97,30 @@ def test_missing_values_get_their_own_cell_and_come_back_as_nan() -> None:
     assert out.isna().iloc[0].all() and out.notna().iloc[1].all()
 
 
+def test_complete_columns_have_no_missing_or_other_cell() -> None:
+    age, colour = make_codecs([AGE, COLOUR], 4, complete=True)
+    assert (age.size, colour.size) == (4, 2)
+    codes = encode_table(pd.DataFrame({"age": [0.0, 100.0], "colour": ["blue", "red"]}),
+                         [age, colour])
+    np.testing.assert_array_equal(codes["age"], [0, 3])
+    np.testing.assert_array_equal(codes["colour"], [1, 0])
+    out = decode_table({"age": np.arange(4), "colour": np.array([0, 1, 1, 0])}, [age, colour],
+                       generator())
+    assert out["age"].notna().all() and list(out["colour"]) == ["red", "blue", "blue", "red"]
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    (AGE, None, "'age' is declared complete but holds 1 missing value"),
+    (COLOUR, None, "'colour' is declared complete but holds 1 missing value"),
+    (COLOUR, "green", "'colour' is declared complete but holds 1 value.s. outside"),
+])
+def test_complete_columns_refuse_missing_and_undeclared_values(column, value, message) -> None:
+    (codec,) = make_codecs([column], 4, complete=True)
+    ok = 1.0 if column is AGE else "red"
+    with pytest.raises(ValueError, match=message):
+        codec.encode(pd.Series([ok, value], dtype=object))
+
+
 def test_undeclared_columns_are_ignored() -> None:
     codes = encode_table(pd.DataFrame({"secret": [1], "age": [3]}), make_codecs([AGE], 4))
     assert list(codes) == ["age"]
