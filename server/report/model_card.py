@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from conf.errors import PrivflError
-from conf.validate import validate
+from conf.schema import TaskConfig
+from conf.validate import build
 from server.report.document import Block, Heading, Items, Section, Table
 from server.report.record import RunRecord
 from server.report.sections import fmt, headline_epsilon
@@ -47,7 +48,7 @@ def model_card(run: RunRecord) -> Section:
 
 def _task(config: dict[str, Any]) -> Task | None:
     try:
-        return get_task(validate(config).task) if config else None
+        return get_task(build(TaskConfig, config["task"], "task")) if "task" in config else None
     except PrivflError as err:
         log.warning("report: the model card cannot name the task's schema: %s", err)
         return None
