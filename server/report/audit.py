@@ -3,6 +3,7 @@
 The audit (issue 6, part 3) writes ``RUN_DIR/audit.json``; the report states the attack,
 the number of canaries and the confidence level next to the claimed ε. These are the
 keys the report needs; a file without them is reported as unreadable, never guessed.
+``claimed_epsilon`` and ``accountant`` are null when the audited training claimed no DP.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ class AuditResult:
     canaries: int
     confidence: float
     epsilon_lower_bound: float
-    claimed_epsilon: float
+    claimed_epsilon: float | None
     delta: float
-    accountant: str
+    accountant: str | None
     unit: str
     extra: tuple[tuple[str, Any], ...] = ()
 
 
 AUDIT_KEYS = tuple(f.name for f in fields(AuditResult) if f.name != "extra")
+NULLABLE = ("claimed_epsilon", "accountant")
+"""Null when the audited training claimed no DP (a non-private run's audit)."""
 
 
 def load_audit(run_dir: Path) -> AuditResult | str | None:
@@ -44,7 +47,8 @@ def load_audit(run_dir: Path) -> AuditResult | str | None:
         return f"{AUDIT_FILE} could not be read: {err}"
     if not isinstance(raw, dict):
         return f"{AUDIT_FILE} is not a JSON object"
-    missing = [key for key in AUDIT_KEYS if raw.get(key) is None]
+    missing = [key for key in AUDIT_KEYS
+               if key not in raw or (raw[key] is None and key not in NULLABLE)]
     if missing:
         return f"{AUDIT_FILE} lacks {', '.join(missing)}"
     extra = tuple((k, v) for k, v in raw.items() if k not in AUDIT_KEYS)

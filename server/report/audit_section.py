@@ -26,20 +26,15 @@ def audit_section(run: RunRecord) -> Section:
 
 def _result(run: RunRecord, audit: AuditResult) -> tuple[Block, ...]:
     label = f"{audit.accountant}, δ={audit.delta:g}, unit={audit.unit}"
-    verdict: Block = (
-        f"The measured lower bound ({fmt(audit.epsilon_lower_bound)}) does not exceed the "
-        f"claimed ε ({fmt(audit.claimed_epsilon)}): the audit is consistent with the claim "
-        "(it cannot prove the claim, only refute it)."
-        if audit.epsilon_lower_bound <= audit.claimed_epsilon else
-        Alert(f"The measured lower bound ({fmt(audit.epsilon_lower_bound)}) EXCEEDS the "
-              f"claimed ε ({fmt(audit.claimed_epsilon)}): the accounting or the implementation "
-              "is wrong; do not rely on this run's ε."))
+    claimed = (f"{fmt(audit.claimed_epsilon)} ({label})" if audit.claimed_epsilon is not None
+               else f"none: the audited training claimed no DP (δ={audit.delta:g}, "
+                    f"unit={audit.unit})")
     facts = [
         ("attack", audit.attack),
         ("canaries", str(audit.canaries)),
         ("confidence level", f"{audit.confidence:g}"),
         ("empirical ε lower bound", fmt(audit.epsilon_lower_bound)),
-        ("claimed ε (audit.json)", f"{fmt(audit.claimed_epsilon)} ({label})"),
+        ("claimed ε (audit.json)", claimed),
         ("claimed ε (privacy.json)", headline_epsilon(run)),
         *((key, str(value)) for key, value in audit.extra
           if isinstance(value, str | int | float | bool)),
@@ -48,5 +43,19 @@ def _result(run: RunRecord, audit: AuditResult) -> tuple[Block, ...]:
         f"Attack: {audit.attack}, with {audit.canaries} canaries; the lower bound holds with "
         f"confidence {audit.confidence:g}.",
         Table(("", ""), tuple(facts), caption=f"Empirical audit ({AUDIT_FILE})"),
-        verdict,
+        _verdict(audit),
     )
+
+
+def _verdict(audit: AuditResult) -> Block:
+    """What the bound says about the claim."""
+    bound = fmt(audit.epsilon_lower_bound)
+    if audit.claimed_epsilon is None:
+        return (f"No DP was claimed: the bound shows that the training leaks at least ε {bound} "
+                "about its records.")
+    claimed = fmt(audit.claimed_epsilon)
+    if audit.epsilon_lower_bound <= audit.claimed_epsilon:
+        return (f"The measured lower bound ({bound}) does not exceed the claimed ε ({claimed}): "
+                "the audit is consistent with the claim (it can refute a claim, never prove it).")
+    return Alert(f"The measured lower bound ({bound}) EXCEEDS the claimed ε ({claimed}): the "
+                 "accounting or the implementation is wrong; do not rely on this run's ε.")

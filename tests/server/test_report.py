@@ -7,7 +7,6 @@ import logging
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -19,60 +18,8 @@ from server.report.audit import AUDIT_KEYS
 from server.report.record import load_run
 from server.report.site_epsilon import LEDGERS, METRICS
 from server.report.write import write_report, write_report_safely
+from tests.support.report_html import NUMBER, numbers_in, parse_report
 from tests.support.run_dirs import RUN_ID, write_run_dir, write_sweep_dir
-
-NUMBER = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
-"""A number standing alone (not the digit of ``site-0`` or of a word)."""
-
-
-class _SectionText(HTMLParser):
-    """The text of the element with a given id, and the SVG charts' ids and titles."""
-
-    def __init__(self, section_id: str) -> None:
-        super().__init__()
-        self.section_id, self.depth, self.text = section_id, 0, []
-        self.charts: dict[str, str] = {}
-        self._chart: str | None = None
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        attrs = dict(attrs)
-        if self.depth or attrs.get("id") == self.section_id:
-            self.depth += 1
-        if tag == "svg":
-            self._chart = attrs.get("id")
-        self._in_title = tag == "title" and self._chart is not None
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.depth:
-            self.depth -= 1
-        self._in_title = False
-
-    def handle_data(self, data: str) -> None:
-        if self.depth:
-            self.text.append(data)
-        if self._in_title:
-            self.charts[self._chart] = data
-
-
-def _parse(html: str, section_id: str = "privacy-statement") -> _SectionText:
-    parser = _SectionText(section_id)
-    parser.feed(html)
-    return parser
-
-
-def _numbers_of(value) -> set[float]:
-    if isinstance(value, bool):
-        return set()
-    if isinstance(value, int | float):
-        return {float(value)}
-    if isinstance(value, dict):
-        return {n for v in value.values() for n in _numbers_of(v)}
-    if isinstance(value, list):
-        return {n for v in value for n in _numbers_of(v)}
-    if isinstance(value, str):
-        return {float(n) for n in NUMBER.findall(value)}
-    return set()
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +45,8 @@ def test_every_number_in_the_privacy_statement_equals_privacy_json(tmp_path: Pat
                         refusing_site=True)
     write_report(run)
     privacy = json.loads((run / "privacy.json").read_text())
-    allowed = _numbers_of(privacy)
-    html_text = " ".join(_parse((run / "report.html").read_text()).text)
+    allowed = numbers_in(privacy)
+    html_text = " ".join(parse_report((run / "report.html").read_text()).text)
     md = (run / "report.md").read_text()
     md_text = md[md.index("## Privacy statement"):md.index("## Privacy audit")]
     for text in (html_text, md_text):
@@ -120,7 +67,7 @@ def test_every_number_in_the_privacy_statement_equals_privacy_json(tmp_path: Pat
 
 
 def test_dp_report_has_accuracy_and_epsilon_charts(dp_run: Path) -> None:
-    charts = _parse((dp_run / "report.html").read_text()).charts
+    charts = parse_report((dp_run / "report.html").read_text()).charts
     assert charts["plot-accuracy"] == "Accuracy per round"
     assert charts["plot-loss"] == "Loss per round"
     assert charts["plot-epsilon"].startswith("Record-level ε per site per round")
@@ -165,7 +112,7 @@ def test_many_sites_show_lowest_median_and_highest(tmp_path: Path) -> None:
 
 
 def test_participation_table_counts_refusals_and_dropouts(dp_run: Path) -> None:
-    text = " ".join(_parse((dp_run / "report.html").read_text(), "participation").text)
+    text = " ".join(parse_report((dp_run / "report.html").read_text(), "participation").text)
     md = (dp_run / "report.md").read_text()
     assert "| site-0 | 3 | 0 | 1 | — |" not in md  # site-0 trained 2 of 3 rounds
     assert "| site-0 | 2 | 0 | 1 | — |" in md
@@ -177,16 +124,16 @@ def test_participation_table_counts_refusals_and_dropouts(dp_run: Path) -> None:
 def test_non_private_run_has_no_epsilon_chart_and_says_so(tmp_path: Path) -> None:
     run = write_run_dir(tmp_path / "none", private=False)
     html = write_report(run).read_text()
-    charts = _parse(html).charts
+    charts = parse_report(html).charts
     assert "plot-accuracy" in charts and "plot-epsilon" not in charts
     assert "No record-level ε per round: the sites trained without DP-SGD." in html
-    summary = " ".join(_parse(html, "summary").text)
+    summary = " ".join(parse_report(html, "summary").text)
     assert "NOT PRIVATE" in summary
 
 
 def test_site_level_run_plots_site_level_epsilon(tmp_path: Path) -> None:
     run = write_run_dir(tmp_path / "client", site_level=True)
-    charts = _parse(write_report(run).read_text()).charts
+    charts = parse_report(write_report(run).read_text()).charts
     assert charts["plot-site-level-epsilon"].startswith("Site-level ε per round (rdp")
     assert "unit=site" in charts["plot-site-level-epsilon"]
 
@@ -202,7 +149,7 @@ def test_html_is_self_contained(dp_run: Path) -> None:
 
 def test_model_card_describes_data_without_values(dp_run: Path) -> None:
     html = (dp_run / "report.html").read_text()
-    card = " ".join(_parse(html, "model-card").text)
+    card = " ".join(parse_report(html, "model-card").text)
     for heading in ("Intended use", "Data per site", "Metrics", "Limitations",
                     "Known failure modes"):
         assert heading in card
@@ -219,7 +166,7 @@ def test_audit_result_is_stated_next_to_the_claimed_epsilon(dp_run: Path) -> Non
              "delta": 1e-5, "accountant": "rdp", "unit": "record", "trials": 2}
     (dp_run / "audit.json").write_text(json.dumps(audit))
     html = write_report(dp_run).read_text()
-    text = " ".join(_parse(html, "privacy-audit").text)
+    text = " ".join(parse_report(html, "privacy-audit").text)
     assert "membership inference on canary gradients" in text
     assert "1000 canaries" in text and "confidence 0.95" in text
     assert "0.42" in text and "claimed ε (audit.json)" in text
@@ -227,23 +174,29 @@ def test_audit_result_is_stated_next_to_the_claimed_epsilon(dp_run: Path) -> Non
     assert "ε added by this run per site" in text  # the claimed ε of privacy.json beside it
     audit["epsilon_lower_bound"] = 4.0
     (dp_run / "audit.json").write_text(json.dumps(audit))
-    text = " ".join(_parse(write_report(dp_run).read_text(), "privacy-audit").text)
+    text = " ".join(parse_report(write_report(dp_run).read_text(), "privacy-audit").text)
     assert "EXCEEDS the claimed ε" in text
+    audit.update(claimed_epsilon=None, accountant=None)  # the audit of a non-private run
+    (dp_run / "audit.json").write_text(json.dumps(audit))
+    text = " ".join(parse_report(write_report(dp_run).read_text(), "privacy-audit").text)
+    assert "the audited training claimed no DP" in text and "leaks at least ε 4" in text
 
 
 def test_audit_without_its_keys_is_reported_not_guessed(dp_run: Path) -> None:
     (dp_run / "audit.json").write_text(json.dumps({"attack": "x"}))
-    text = " ".join(_parse(write_report(dp_run).read_text(), "privacy-audit").text)
+    text = " ".join(parse_report(write_report(dp_run).read_text(), "privacy-audit").text)
     assert f"audit.json lacks {', '.join(AUDIT_KEYS[1:])}" in text
+    assert AUDIT_KEYS == ("attack", "canaries", "confidence", "epsilon_lower_bound",
+                          "claimed_epsilon", "delta", "accountant", "unit")
     (dp_run / "audit.json").unlink()
-    text = " ".join(_parse(write_report(dp_run).read_text(), "privacy-audit").text)
+    text = " ".join(parse_report(write_report(dp_run).read_text(), "privacy-audit").text)
     assert "No empirical audit for this run" in text
 
 
 def test_sweep_report_plots_accuracy_against_epsilon(tmp_path: Path) -> None:
     sweep = write_sweep_dir(tmp_path / "sweep", epsilons=(1.0, 3.0, 8.0))
     html = write_report(sweep).read_text()
-    charts = _parse(html).charts
+    charts = parse_report(html).charts
     assert charts["plot-privacy-utility"] == "Privacy–utility: final accuracy against ε"
     chart = html[html.index('id="plot-privacy-utility"'):]
     chart = chart[:chart.index("</svg>")]
