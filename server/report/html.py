@@ -8,7 +8,7 @@ from html import escape
 from server.report.document import Alert, Block, Document, Figure, Heading, Items, Section, Table
 
 STYLE = """
-body { font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+body { font-family: sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem;
        color: #1a1a1a; line-height: 1.45; }
 h1 { margin-bottom: 0.2rem; } .subtitle { color: #555; margin-top: 0; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; margin-top: 2.2rem; }
@@ -16,6 +16,7 @@ table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; display:
         overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left;
          vertical-align: top; }
+td:first-child { white-space: nowrap; }
 th { background: #f3f3f3; } caption { text-align: left; font-weight: bold; padding: 0.3rem 0; }
 figure { margin: 1rem 0; } figcaption { color: #444; font-size: 0.9rem; }
 .warning { background: #fff1f0; border-left: 4px solid #c0392b; padding: 0.5rem 0.8rem;

@@ -102,10 +102,9 @@ def _data(run: RunRecord, task: Task | None) -> list[Block]:
                       f"features ({numeric} numeric, {len(task.features) - numeric} "
                       f"categorical); label {task.label.name!r} with "
                       f"{len(task.label.classes)} classes.")
-    blocks.append(Items(tuple(
-        f"{name}: {share}; a fraction {test} of it is kept at the site for local evaluation."
-        for name in run.privacy.get("sites", {})
-    )))
+    sites = ", ".join(run.privacy.get("sites", {})) or "no site"
+    blocks.append(f"Each site ({sites}): {share}; a fraction {test} of it is kept at the "
+                  "site for local evaluation.")
     blocks.append("Row counts, value ranges and label counts per site are not reported here: "
                   "no ε covers them.")
     return blocks

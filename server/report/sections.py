@@ -72,24 +72,33 @@ def summary(run: RunRecord) -> Section:
 
 
 def results(run: RunRecord, figures: list[Figure]) -> Section:
-    """The charts and one row per round."""
+    """The charts and one row per round (with traffic when the rows count it)."""
+    traffic = any(row.get("bytes_sent") is not None for row in run.rows)
     rows = tuple(
         (str(row["round"]), fmt(row.get("accuracy")), fmt(row.get("loss")),
          f"{fmt(row.get('max_run_epsilon'))} ({row.get('epsilon_site') or '—'})",
          fmt(row.get("site_epsilon")), f"{row.get('sites_trained')}/{row.get('sites_sampled')}",
          ", ".join(f"{e['site']} ({e.get('stage', '?')})" for e in _left_out(row)) or "—",
+         *((f"{_bytes(row.get('bytes_sent'))} / {_bytes(row.get('bytes_received'))}",)
+           if traffic else ()),
          fmt(row.get("round_seconds"), 3))
         for row in run.rows
     )
+    header = ("round", "accuracy", "loss", "highest record-level ε (site)", "site-level ε",
+              "trained/sampled", "left out", *(("sent / received",) if traffic else ()),
+              "seconds")
     blocks: list[Block] = list(figures)
+    if run.warm_start:
+        warm = run.warm_start
+        blocks.append(f"Round 0, warm start on the pooled synthetic table: held-out accuracy "
+                      f"{fmt(warm.get('accuracy_before_warm_start'))} before, "
+                      f"{fmt(warm.get('accuracy'))} after.")
     if not run.record_level:
         blocks.append("No record-level ε per round: the sites trained without DP-SGD.")
     if run.epsilon.by_site:
         blocks.append(f"Record-level ε per round is ({epsilon_label(run)}); the highest site "
                       "of each round is named in the table.")
-    blocks.append(Table(("round", "accuracy", "loss", "highest record-level ε (site)",
-                         "site-level ε", "trained/sampled", "left out", "seconds"), rows,
-                        caption="Per round (metrics.jsonl)"))
+    blocks.append(Table(header, rows, caption="Per round (metrics.jsonl)"))
     if not run.rows:
         blocks.append("No round finished: the run has no per-round results.")
     return Section("results", "Results per round", tuple(blocks))
@@ -140,6 +149,16 @@ def _alerts(run: RunRecord) -> Iterator[str]:
     if run.outcome.get("status") not in (None, "finished"):
         yield (f"The run {run.outcome['status']} after {run.outcome.get('rounds_completed', 0)}"
                f" rounds: {run.outcome.get('reason')}")
+
+
+def _bytes(count: int | None) -> str:
+    """``1.2 MB`` (decimal units)."""
+    if count is None:
+        return "—"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count} B"
 
 
 def _left_out(row: dict[str, Any]) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 The sites' ledgers are the source of truth (charged write-ahead, so a round that failed
 after its charge counts); ε is recomputed from them by the ledger's own accountant
 (:func:`privacy.ledger_report.run_epsilon_by_round`). A coordinator without the ledgers
-(deployment: they stay at the sites) falls back to ``metrics.jsonl``, which holds the
-highest site's ε each round.
+(deployment: they stay at the sites) falls back to ``metrics.jsonl``: each site's ε as it
+last reported it (``site_run_epsilon``), or in older runs the highest site's ε.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from privacy.ledger_report import run_epsilon_by_round
 log = logging.getLogger("privfl")
 
 LEDGERS = "the sites' ledgers"
+REPORTED = "metrics.jsonl (each site's ε as it last reported it)"
 METRICS = "metrics.jsonl (the highest site's ε each round)"
 
 
@@ -44,6 +45,9 @@ def site_epsilon(run_dir: Path, privacy: dict[str, Any], outcome: dict[str, Any]
     from_ledgers = _from_ledgers(run_dir, set(privacy.get("sites", {})), outcome.get("run_id"))
     if from_ledgers:
         return SiteEpsilon(from_ledgers, LEDGERS, site_level)
+    reported = _reported(rows)
+    if reported:
+        return SiteEpsilon(reported, REPORTED, site_level)
     highest = {r["round"]: r["max_run_epsilon"] for r in rows
                if r.get("round", 0) >= 1 and r.get("max_run_epsilon") is not None}
     return SiteEpsilon({"highest site": highest} if highest else {},
@@ -66,6 +70,16 @@ def _from_ledgers(run_dir: Path, sites: set[str], run_id: str | None
         this_run = run_id if run_id is not None else (runs[0] if len(runs) == 1 else None)
         if this_run in runs:
             found[ledger.site] = run_epsilon_by_round(ledger, this_run)
+    return dict(sorted(found.items(), key=lambda item: _site_order(item[0])))
+
+
+def _reported(rows: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+    """Per site, from the rows' ``site_run_epsilon`` (site -> ε)."""
+    found: dict[str, dict[int, float]] = {}
+    for row in rows:
+        for site, eps in (row.get("site_run_epsilon") or {}).items():
+            if row.get("round", 0) >= 1 and eps is not None:
+                found.setdefault(site, {})[row["round"]] = eps
     return dict(sorted(found.items(), key=lambda item: _site_order(item[0])))
 
 

@@ -16,7 +16,7 @@ from privacy.ledger_report import run_epsilon_by_round
 from privfl.cli import main as cli
 from server.report.audit import AUDIT_KEYS
 from server.report.record import load_run
-from server.report.site_epsilon import LEDGERS, METRICS
+from server.report.site_epsilon import LEDGERS, METRICS, REPORTED
 from server.report.write import write_report, write_report_safely
 from tests.support.report_html import NUMBER, numbers_in, parse_report
 from tests.support.run_dirs import RUN_ID, write_run_dir, write_sweep_dir
@@ -102,6 +102,21 @@ def test_without_ledgers_the_highest_site_comes_from_metrics(dp_run: Path) -> No
                                                     for r in rows}}
 
 
+def test_without_ledgers_each_sites_reported_epsilon_comes_from_metrics(dp_run: Path) -> None:
+    """Rows with ``site_run_epsilon`` (each site's ε as it last reported it) are preferred
+    to the highest site's ε when the ledgers are not here."""
+    for settings in (dp_run / "sites").iterdir():
+        settings.unlink()
+    rows = [json.loads(line) for line in (dp_run / "metrics.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["site_run_epsilon"] = {"site-0": 0.5 * row["round"], "site-1": row["round"]}
+    (dp_run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = load_run(dp_run)
+    assert run.epsilon.source == REPORTED
+    assert run.epsilon.by_site == {"site-0": {1: 0.5, 2: 1.0, 3: 1.5},
+                                   "site-1": {1: 1, 2: 2, 3: 3}}
+
+
 def test_many_sites_show_lowest_median_and_highest(tmp_path: Path) -> None:
     run = write_run_dir(tmp_path / "big", sites=10, rounds=2)
     html = write_report(run).read_text()
@@ -121,6 +136,18 @@ def test_participation_table_counts_refusals_and_dropouts(dp_run: Path) -> None:
     assert "Refusals before round 1" in text and "budget" in text
 
 
+def test_round_table_shows_traffic_when_rows_count_it(dp_run: Path) -> None:
+    md = (dp_run / "report.md").read_text()
+    assert "sent / received" not in md  # rows without bytes_sent: no column
+    rows = [json.loads(line) for line in (dp_run / "metrics.jsonl").read_text().splitlines()]
+    for row in rows:
+        row.update(bytes_sent=1_234_567, bytes_received=987)
+    (dp_run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_report(dp_run)
+    md = (dp_run / "report.md").read_text()
+    assert "| sent / received | seconds |" in md and "| 1.23 MB / 987 B |" in md
+
+
 def test_non_private_run_has_no_epsilon_chart_and_says_so(tmp_path: Path) -> None:
     run = write_run_dir(tmp_path / "none", private=False)
     html = write_report(run).read_text()
@@ -136,6 +163,19 @@ def test_site_level_run_plots_site_level_epsilon(tmp_path: Path) -> None:
     charts = parse_report(write_report(run).read_text()).charts
     assert charts["plot-site-level-epsilon"].startswith("Site-level ε per round (rdp")
     assert "unit=site" in charts["plot-site-level-epsilon"]
+
+
+def test_a_run_stopped_before_round_one_still_gets_a_report(dp_run: Path) -> None:
+    (dp_run / "metrics.jsonl").unlink()
+    (dp_run / "outcome.json").write_text(json.dumps({
+        "status": "stopped", "reason": "too few sites: 1 usable, min_sites=2",
+        "rounds_completed": 0, "run_id": RUN_ID}))
+    html = write_report(dp_run).read_text()
+    summary = " ".join(parse_report(html, "summary").text)
+    assert "The run stopped after 0 rounds: too few sites: 1 usable, min_sites=2" in summary
+    assert "No round finished" in html
+    assert "plot-accuracy" not in parse_report(html).charts
+    assert "the run stopped: too few sites" in html  # a failure mode seen in this run
 
 
 def test_html_is_self_contained(dp_run: Path) -> None:
@@ -155,7 +195,8 @@ def test_model_card_describes_data_without_values(dp_run: Path) -> None:
         assert heading in card
     assert "64 features (64 numeric, 0 categorical)" in card
     assert "10 classes" in card
-    assert "site-0: one iid partition" in card
+    assert ("Each site (site-0, site-1, site-2, site-3): one iid partition of the task's "
+            "pooled table") in card
     assert "site-0: 1 failed round(s)" in card and "site-3: excluded" in card
     assert "parquet" not in html  # the sites' data files are never named
 
