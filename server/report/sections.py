@@ -22,7 +22,8 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 def headline_epsilon(run: RunRecord) -> str:
-    """``ε ≤ 2.996 per site (rdp, δ=1e-05, unit=record)`` or why there is none."""
+    """``ε added by this run per site 2.993 to 2.996 (rdp, δ=1e-05, unit=record)``, or why
+    there is none."""
     if not run.record_level:
         return "none (NOT private at record level)"
     spent = [s["run_epsilon"] for s in run.privacy.get("sites", {}).values()
@@ -96,8 +97,8 @@ def results(run: RunRecord, figures: list[Figure]) -> Section:
     if not run.record_level:
         blocks.append("No record-level ε per round: the sites trained without DP-SGD.")
     if run.epsilon.by_site:
-        blocks.append(f"Record-level ε per round is ({epsilon_label(run)}); the highest site "
-                      "of each round is named in the table.")
+        blocks.append("The table names the site with the highest record-level ε after each "
+                      f"round ({epsilon_label(run)}).")
     blocks.append(Table(header, rows, caption="Per round (metrics.jsonl)"))
     if not run.rows:
         blocks.append("No round finished: the run has no per-round results.")
