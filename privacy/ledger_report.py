@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
+from privacy.accountants import epsilon_of
 from privacy.ledger import UNIT, Ledger, LedgerEntry
 
 
@@ -89,3 +90,17 @@ def format_ledger(ledger: Ledger) -> str:
     seeded = [f"WARNING: run {run['run_id']} used seeded noise (reproducible=true): its "
               "releases are NOT private" for run in s["runs"] if run["seeded_noise"]]
     return "\n".join([*lines, title, *table, *seeded, ""])
+
+
+def run_epsilon_by_round(ledger: Ledger, run_id: str) -> dict[int, float]:
+    """ε of run ``run_id``'s charges up to and including each round it charged.
+
+    Round 0 (a release outside rounds, such as a DP synthetic table) counts from the
+    start. Charges are write-ahead, so a round that failed after its charge is included.
+    """
+    events = [event for event in ledger.events if event.run_id == run_id]
+    return {
+        server_round: epsilon_of([e for e in events if e.round <= server_round], ledger.delta,
+                                 ledger.accountant)
+        for server_round in sorted({event.round for event in events})
+    }

@@ -61,10 +61,31 @@ def _ledger(args: list[str]) -> int:
     return 0
 
 
+def _report(args: list[str]) -> int:
+    from conf.errors import PrivflError
+
+    parser = argparse.ArgumentParser(
+        prog="privfl report",
+        description="Rebuild report.html and report.md of a run or a sweep from its files.")
+    parser.add_argument("path", help="a run directory (runs/<date>/<time>) or a sweep "
+                                     "directory (runs/multirun/<date>/<time>)")
+    ns = parser.parse_args(args)
+    from server.report.write import write_report
+
+    try:
+        path = write_report(ns.path)
+    except PrivflError as err:
+        print(f"privfl: error: {err}", file=sys.stderr)
+        return 2
+    print(f"report: {path} and {path.with_suffix('.md')}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "simulate": (_simulate, "run a federation in Flower's Simulation Runtime (Hydra overrides)"),
     "synth": (_synth, "write a synthetic copy of a site's table + report (docs/synthetic.md)"),
     "ledger": (_ledger, "print a site's privacy ledger: privfl ledger PATH [--json]"),
+    "report": (_report, "rebuild a run's or sweep's report: privfl report DIR (docs/report.md)"),
 }
 
 

@@ -17,6 +17,7 @@ from server.errors import RunStoppedError
 from server.outputs import RunOutputs
 from server.preflight import preflight
 from server.privacy_summary import privacy_summary
+from server.report.write import write_report_safely
 from server.roster import SiteRoster
 from server.round_reporter import RoundReporter
 from server.secure_aggregation import SecureAggregationGrid
@@ -80,6 +81,7 @@ def main(grid: Grid, context: Context) -> None:
         outcome = {"status": "failed", "reason": f"{type(err).__name__}: {err}"}
         raise
     finally:
+        outcome["run_id"] = str(context.run_id)  # names this run's charges in the ledgers
         timing = {
             "preflight_seconds": preflight_done - started,
             "synthetic_seconds": synthetic.seconds if synthetic else None,
@@ -95,7 +97,8 @@ def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundRe
                    roster: SiteRoster, site_dp: SiteLevelDP | None, refusals: list[dict],
                    outcome: dict[str, Any], timing: dict[str, Any],
                    synthetic: SyntheticPool | None, warm: WarmStart | None) -> None:
-    """The final model, outcome, timing, privacy record and summary (also when failing)."""
+    """The final model, outcome, timing, privacy record, summary and report (also when
+    failing)."""
     outcome["rounds_completed"] = len(reporter.rows)
     outputs.save_model("model.pt", reporter.last_state)
     outputs.write_json("outcome.json", outcome)
@@ -106,3 +109,4 @@ def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundRe
     text = summary_text(cfg, reporter.rows, roster, site_dp, outcome, timing, synthetic, warm)
     outputs.write_text("summary.txt", text)
     print(text, end="", flush=True)
+    write_report_safely(outputs.root)

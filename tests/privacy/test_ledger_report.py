@@ -8,7 +8,7 @@ import pytest
 from privacy.accountants import epsilon_of
 from privacy.events import DpSgdEvent, GaussianEvent
 from privacy.ledger import Ledger
-from privacy.ledger_report import format_ledger, ledger_summary
+from privacy.ledger_report import format_ledger, ledger_summary, run_epsilon_by_round
 
 UNIT = "(rdp, δ=1e-05, unit=record)"
 RUN_A = [DpSgdEvent("run-a", i, 1.2, 0.1, 10) for i in range(1, 4)]
@@ -86,3 +86,13 @@ def test_empty_ledger_report(tmp_path: Path) -> None:
     assert "ε spent          0 (prv, δ=1e-06, unit=record)" in text
     assert "history: no charges yet" in text
     assert ledger_summary(ledger)["runs"] == []
+
+
+def test_run_epsilon_by_round_composes_the_run_up_to_each_round(ledger: Ledger) -> None:
+    by_round = run_epsilon_by_round(ledger, "run-a")
+    assert list(by_round) == [0, 1, 2, 3]  # the round-0 release counts from the start
+    assert by_round[0] == epsilon_of([RELEASE], 1e-5, "rdp")
+    assert by_round[2] == epsilon_of([RELEASE, *RUN_A[:2]], 1e-5, "rdp")
+    assert by_round[3] == ledger.run_epsilon("run-a")
+    assert run_epsilon_by_round(ledger, "run-b")[2] == ledger.run_epsilon("run-b")
+    assert run_epsilon_by_round(ledger, "no-such-run") == {}

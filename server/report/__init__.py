@@ -1,0 +1,1 @@
+"""Run and sweep reports: report.html (self-contained) and report.md (docs/report.md)."""
