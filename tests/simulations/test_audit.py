@@ -67,7 +67,7 @@ def test_dp_run_bound_stays_below_the_claimed_epsilon(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("override", "message"), [
-    ("audit.confidence=0.4", "audit.confidence=0.4: out of range; must be > 0.5"),
+    ("audit.confidence=0.4", "audit.confidence=0.4: out of range; must be > 0.5 and < 1"),
     ("audit.site=10", "audit.site=10: must be below sites (10)"),
     ("audit.attack=gradient", "audit.attack='gradient': unknown; allowed: loss"),
     ("synthetic.publish=true", "synthetic.publish=true: the audit measures DP-SGD"),
