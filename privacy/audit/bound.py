@@ -106,16 +106,21 @@ class AuditBound:
 def guess_counts(canaries: int, fractions: Sequence[tuple[float, float]]
                  ) -> list[tuple[int, int]]:
     """(k+, k-) for each (fraction of canaries guessed included, fraction guessed
-    excluded); duplicates dropped, order kept. Fixed before any score is seen."""
+    excluded), rounded down but at least 1 for a non-zero fraction; duplicates dropped,
+    order kept. Depends on the number of canaries only: fixed before any score is seen."""
     counts: list[tuple[int, int]] = []
     for pos, neg in fractions:
-        pair = (round(pos * canaries), round(neg * canaries))
+        pair = (_share(pos, canaries), _share(neg, canaries))
         if sum(pair) == 0 or sum(pair) > canaries:
             raise ValueError(f"guess fractions ({pos}, {neg}) give {pair} guesses for "
                              f"{canaries} canaries; need between 1 and {canaries}")
         if pair not in counts:
             counts.append(pair)
     return counts
+
+
+def _share(fraction: float, canaries: int) -> int:
+    return max(1, math.floor(fraction * canaries)) if fraction > 0 else 0
 
 
 def score_guesses(scores: np.ndarray, included: np.ndarray, positives: int,
@@ -139,7 +144,8 @@ def best_bound(scores: np.ndarray, included: np.ndarray, counts: Sequence[tuple[
                delta: float, confidence: float) -> AuditBound:
     """The largest ε bound over the fixed ``counts`` of (k+, k-), each computed at
     confidence 1 - (1 - confidence)/len(counts) (union bound: the maximum holds at
-    ``confidence``)."""
+    ``confidence``). Among equal bounds (e.g. all 0) the candidate with the most guesses
+    is reported."""
     if not counts:
         raise ValueError("need at least one (k+, k-) guess count")
     m = len(scores)
@@ -149,5 +155,5 @@ def best_bound(scores: np.ndarray, included: np.ndarray, counts: Sequence[tuple[
         r, v = score_guesses(scores, included, positives, negatives)
         outcomes.append(GuessOutcome(positives, negatives, r, v,
                                      epsilon_lower_bound(m, r, v, delta, per_candidate)))
-    best = max(outcomes, key=lambda o: o.epsilon)
+    best = max(outcomes, key=lambda o: (o.epsilon, o.guesses))  # all 0: the most guesses
     return AuditBound(best.epsilon, confidence, per_candidate, best, tuple(outcomes))

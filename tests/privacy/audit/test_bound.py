@@ -18,6 +18,7 @@ from privacy.audit.bound import (
     p_value,
     score_guesses,
 )
+from privacy.audit.runner import GUESS_FRACTIONS
 
 counts = st.integers(1, 300).flatmap(
     lambda m: st.tuples(st.just(m), st.integers(1, m)).flatmap(
@@ -120,11 +121,21 @@ def test_best_bound_uses_the_union_bound_over_candidates() -> None:
     assert result.best.guesses == 100 and result.best.correct == 100
     assert result.epsilon == epsilon_lower_bound(100, 100, 100, 0.0, 0.975)
     assert result.epsilon < epsilon_lower_bound(100, 100, 100, 0.0, 0.95)
+    chance = best_bound(scores, scores % 2 == 0, pairs, 0.0, 0.95)  # nothing to find
+    assert chance.epsilon == 0.0 and chance.best.guesses == 100
 
 
 def test_guess_counts_refuse_impossible_shares_and_drop_duplicates() -> None:
     assert guess_counts(100, [(0.1, 0.1), (0.1, 0.1), (0.05, 0.0)]) == [(10, 10), (5, 0)]
+    # small or odd m: at least one guess per non-zero share, never more than m in all
+    assert guess_counts(11, [(0.01, 0.01), (0.5, 0.5), (0.02, 0.0)]) == [(1, 1), (5, 5), (1, 0)]
     with pytest.raises(ValueError, match="between 1 and 100"):
         guess_counts(100, [(0.6, 0.5)])
     with pytest.raises(ValueError, match="need 0 <= correct"):
         p_value(10, 5, 6, 1.0, 0.0)
+
+
+@given(st.integers(10, 5000))
+def test_default_guess_counts_fit_every_allowed_number_of_canaries(m: int) -> None:
+    pairs = guess_counts(m, GUESS_FRACTIONS)
+    assert pairs and all(1 <= k_pos + k_neg <= m for k_pos, k_neg in pairs)
