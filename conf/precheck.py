@@ -8,6 +8,9 @@ becomes a one-line ConfigError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -20,8 +23,10 @@ from conf.groups import check_group_overrides
 from conf.validate import validate
 
 
-def precheck(args: list[str]) -> None:
-    """ConfigError (one line) for anything Hydra or the schema would refuse."""
+def precheck(args: list[str], config_name: str = "config",
+             check: Callable[[dict], Any] = validate) -> None:
+    """ConfigError (one line) for anything Hydra or the schema would refuse; ``check``
+    validates the composed root config ``config_name`` (``privfl audit``: ``audit``)."""
     overrides = [a for a in args if not a.startswith("-")]
     if not any(o.startswith("hydra.searchpath") for o in overrides):
         check_group_overrides(overrides)  # with extra config dirs, compose checks choices
@@ -39,12 +44,12 @@ def precheck(args: list[str]) -> None:
     ]
     with initialize_config_module(config_module="conf", version_base="1.3"):
         for variant in variants:
-            validate(_compose(variant))
+            check(_compose(variant, config_name))
 
 
-def _compose(overrides: list[str]) -> dict:
+def _compose(overrides: list[str], config_name: str) -> dict:
     try:
-        raw = compose("config", overrides=[*overrides, "output_dir=."])
+        raw = compose(config_name, overrides=[*overrides, "output_dir=."])
         return OmegaConf.to_container(raw, resolve=True)
     except (HydraException, OmegaConfBaseException) as err:
         message = _one_line(err)

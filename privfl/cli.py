@@ -42,6 +42,14 @@ def _synth(args: list[str]) -> int:
     return _hydra_command("synth", args, precheck_synth, "synthetic.app:synth")
 
 
+def _audit(args: list[str]) -> int:
+    from conf.audit_schema import validate_audit
+    from conf.precheck import precheck
+
+    return _hydra_command("audit", args, lambda a: precheck(a, "audit", validate_audit),
+                          "simulations.audit:audit")
+
+
 def _ledger(args: list[str]) -> int:
     from conf.errors import PrivflError
     from privacy.ledger import Ledger
@@ -84,6 +92,7 @@ def _report(args: list[str]) -> int:
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "simulate": (_simulate, "run a federation in Flower's Simulation Runtime (Hydra overrides)"),
     "synth": (_synth, "write a synthetic copy of a site's table + report (docs/synthetic.md)"),
+    "audit": (_audit, "empirical ε lower bound of a site's training (docs/audit.md)"),
     "ledger": (_ledger, "print a site's privacy ledger: privfl ledger PATH [--json]"),
     "report": (_report, "rebuild a run's or sweep's report: privfl report DIR (docs/report.md)"),
 }

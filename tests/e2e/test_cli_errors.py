@@ -53,3 +53,12 @@ def test_every_site_out_of_budget_stops_cleanly_with_exit_3(tmp_path: Path) -> N
     assert "privfl run stopped (only 0 usable site(s) left before round 1" in result.stdout
     assert result.stderr.count("cannot take part") == 3
     assert (run_dir / "model.pt").is_file() and (run_dir / "privacy.json").is_file()
+
+
+def test_audit_rejects_a_bad_confidence_before_any_work(tmp_path: Path) -> None:
+    result = run_privfl("audit", "audit.confidence=1.5", f"hydra.run.dir={tmp_path / 'a'}",
+                        cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "privfl: error: audit.confidence=1.5: out of range; must be > 0.5 and < 1")
+    assert not (tmp_path / "a").exists()

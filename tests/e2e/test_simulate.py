@@ -146,3 +146,21 @@ def test_sweep_keeps_spending_from_the_same_ledgers(first_run, workdir: Path,
     lifetime = json.loads((runs[-1] / "privacy.json").read_text())["sites"]["site-1"]
     assert lifetime["lifetime_epsilon"] == pytest.approx(after.spent())
     assert lifetime["run_epsilon"] < lifetime["lifetime_epsilon"]
+
+
+def test_audit_of_the_finished_run_writes_audit_json_beside_privacy_json(
+        first_run, workdir: Path, ledger_dir: Path) -> None:
+    _, run_dir = first_run
+    events_before = Ledger.load(ledger_dir / "site-1.json").events
+    result = run_privfl("audit", f"run_dir={run_dir}", "audit.site=1", "audit.canaries=100",
+                        f"hydra.run.dir={workdir / 'audit'}", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((run_dir / "audit.json").read_text())
+    assert record == json.loads((workdir / "audit" / "audit.json").read_text())
+    assert record["site"] == "site-1" and record["canaries"] == 100
+    assert record["attack"] == "loss" and record["confidence"] == 0.95
+    assert record["rounds"] == 2 and record["accountant"] == "rdp" and record["unit"] == "record"
+    assert 2.9 < record["claimed_epsilon"] <= 3.0
+    assert record["epsilon_lower_bound"] <= record["claimed_epsilon"]
+    assert result.stdout.splitlines()[-1] == f"privfl audit: {record['summary']}"
+    assert Ledger.load(ledger_dir / "site-1.json").events == events_before  # own ledger
