@@ -22,6 +22,7 @@ from conf.errors import ConfigError, PrivflError
 from privacy.audit.canaries import draw_canaries
 from privacy.audit.report import Claim, audit_record, write_audit
 from privacy.audit.runner import run_audit
+from server.report.write import write_report_safely
 from simulations.audit_site import AuditedSite, fresh_site, run_site
 from tasks.registry import get_task
 
@@ -53,6 +54,7 @@ def run_audit_command(raw: DictConfig, overrides: list[str]) -> dict:
     write_audit(out / "audit.json", record)
     if setup.run_dir:
         write_audit(Path(setup.run_dir) / "audit.json", record)
+        write_report_safely(Path(setup.run_dir))  # the run's report shows the audit now
     print(f"privfl audit: {record['summary']}", flush=True)
     return record
 

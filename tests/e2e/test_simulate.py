@@ -164,3 +164,5 @@ def test_audit_of_the_finished_run_writes_audit_json_beside_privacy_json(
     assert record["epsilon_lower_bound"] <= record["claimed_epsilon"]
     assert result.stdout.splitlines()[-1] == f"privfl audit: {record['summary']}"
     assert Ledger.load(ledger_dir / "site-1.json").events == events_before  # own ledger
+    report = (run_dir / "report.md").read_text()  # rebuilt with the audit next to the claim
+    assert "empirical ε lower bound" in report and "with 100 canaries" in report
