@@ -63,13 +63,17 @@ def site_keys(cfg: SuperlinkConfig) -> list[Path]:
 
 
 def register(key: Path) -> None:
-    """``flwr supernode register KEY privfl``; SuperlinkError with flwr's message."""
-    done = subprocess.run(["flwr", "supernode", "register", str(key), CONNECTION],
-                          capture_output=True, text=True, env=flwr_env(), check=False)
-    if done.returncode != 0 or "registered successfully" not in done.stdout:
-        message = (done.stdout + done.stderr).strip().splitlines()
-        raise SuperlinkError(f"registering {key.name} failed: "
-                             f"{message[-1] if message else done.returncode}")
+    """``flwr supernode register KEY privfl --name SITE``; a key the SuperLink already
+    holds (a restart with ``database=``) counts as registered; SuperlinkError otherwise."""
+    done = subprocess.run(["flwr", "supernode", "register", str(key), CONNECTION,
+                           "--name", key.stem], capture_output=True, text=True,
+                          env=flwr_env(), check=False)
+    output = done.stdout + done.stderr
+    if "registered successfully" in output or "already in use" in output:
+        return
+    lines = output.strip().splitlines()
+    raise SuperlinkError(f"registering {key.name} failed: "
+                         f"{lines[-1] if lines else done.returncode}")
 
 
 def wait_until_listening(process: subprocess.Popen, host: str, port: int) -> None:

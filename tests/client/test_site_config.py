@@ -116,3 +116,18 @@ def test_the_pin_refuses_another_app_before_flower_stores_it(tmp_path: Path) -> 
     for fab in (good, bad):
         pinned(get_fab=lambda _h, _r, fab=fab: _Fab(fab), trusted_entities=None)
     assert seen == [False, True]
+
+
+def test_a_site_declares_a_whole_task_schema(tmp_path: Path) -> None:
+    from conf.task_schema import load_task_schema
+
+    with pytest.raises(ConfigError, match="must declare its features and label"):
+        load_task_schema("csv", tmp_path)
+    with pytest.raises(ConfigError, match="neither a task of conf/task"):
+        load_task_schema("nope.yaml", tmp_path)
+    own = tmp_path / "mine.yaml"
+    own.write_text(yaml.safe_dump({
+        "name": "csv", "path": "???", "features": [{"name": "age", "type": "numeric",
+                                                    "low": 0, "high": 99}],
+        "label": {"name": "y", "classes": ["0", "1"]}}))
+    assert load_task_schema("mine.yaml", tmp_path).features[0].name == "age"
