@@ -120,15 +120,16 @@ def _supernode(deployment: Deployment, name: str, *args: str) -> tuple[str, str]
     process.wait(timeout=120)
     assert process.returncode != 0
     log = deployment.processes.log(name)
-    assert "SuperNode ID" not in log and "Failed to activate SuperNode" in log, log[-2000:]
+    assert "SuperNode ID" not in log, log[-2000:]
     return log, deployment.processes.log("superlink")[before:]
 
 
 def test_a_site_whose_key_is_not_registered_is_refused(deployment):
     keys = deployment.site_dir(0) / "keys"
-    _, superlink = _supernode(deployment, "stranger", "--root-certificates",
-                              str(keys / "ca.crt"), "--auth-supernode-private-key",
-                              str(_new_auth_key(deployment.root)))
+    log, superlink = _supernode(deployment, "stranger", "--root-certificates",
+                                str(keys / "ca.crt"), "--auth-supernode-private-key",
+                                str(_new_auth_key(deployment.root)))
+    assert "Failed to activate SuperNode" in log
     assert "No SuperNode found with the given public key" in superlink
 
 
@@ -136,17 +137,18 @@ def test_a_node_without_the_ca_certificate_cannot_connect(deployment):
     """Without the deployment's CA the TLS handshake fails: no request reaches the
     SuperLink, even with a registered key."""
     keys = deployment.site_dir(0) / "keys"
-    _, superlink = _supernode(deployment, "no-ca", "--auth-supernode-private-key",
-                              str(keys / "auth.key"))
+    log, superlink = _supernode(deployment, "no-ca", "--auth-supernode-private-key",
+                                str(keys / "auth.key"))
+    assert "CERTIFICATE_VERIFY_FAILED" in log
     assert "activate-node" not in superlink
 
 
 def test_a_site_killed_mid_round_does_not_stall_the_run(deployment):
-    stage_timeout = 20
+    stage_timeout = 60
     out = _run_dir(deployment, "killed")
     process = deployment.processes.privfl(
         "killed-run", "deploy", "run", *RUN, "rounds=1", f"secagg.stage_timeout={stage_timeout}",
-        "strategy.round_timeout=120", f"hydra.run.dir={out}")
+        "strategy.round_timeout=300", f"hydra.run.dir={out}")
     marker = "[RUN"
     before = deployment.processes.log("site-2").count(marker)
     deadline = time.monotonic() + 300
@@ -160,7 +162,10 @@ def test_a_site_killed_mid_round_does_not_stall_the_run(deployment):
     outcome = json.loads((out / "outcome.json").read_text())
     assert outcome["status"] == "finished", outcome
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["sites_trained"] == SITES - 1
-    assert rows[0]["failed"], rows[0]
-    # the round waits for the dead site at most a stage timeout per remaining stage
-    assert after_kill < 4 * stage_timeout + 120, after_kill
+    assert len(rows) == 1 and rows[0]["sites_trained"] == SITES - 1, rows
+    train_failures = {f["site"]: f["reason"] for f in rows[0]["failed"] if f["stage"] == "train"}
+    assert list(train_failures) == ["site-2"]
+    assert f"no reply within {stage_timeout} s" in train_failures["site-2"]
+    assert all(f["site"].startswith("site-") for f in rows[0]["failed"])  # never "node-1"
+    # the survivors waited one stage timeout for the dead site, then finished the round
+    assert after_kill < stage_timeout + 300, after_kill
