@@ -146,28 +146,34 @@ def test_a_node_without_the_ca_certificate_cannot_connect(deployment):
 
 
 def test_a_site_killed_mid_round_does_not_stall_the_run(deployment):
+    """site-2 dies once it has its third SecAgg+ message of round 1 (collect masked
+    inputs). The coordinator learns it within the stage timeout (the SuperLink answers for
+    the dead node, or the stage times out) and the run goes on: with three sites SecAgg+
+    cannot recover a survivor's self-mask from one share (threshold 2), so the round is
+    discarded, the model kept, and the run ends normally."""
     stage_timeout = 60
     out = _run_dir(deployment, "killed")
     process = deployment.processes.privfl(
         "killed-run", "deploy", "run", *RUN, "rounds=1", f"secagg.stage_timeout={stage_timeout}",
         "strategy.round_timeout=300", f"hydra.run.dir={out}")
-    marker = "Receiving: train message"  # the first SecAgg+ stage of round 1
+    marker = "Receiving: train message"  # one per SecAgg+ stage
     before = deployment.processes.log("site-2").count(marker)
     deadline = time.monotonic() + 600
-    while deployment.processes.log("site-2").count(marker) == before:
+    while deployment.processes.log("site-2").count(marker) < before + 3:
         assert time.monotonic() < deadline and process.poll() is None
-        time.sleep(0.3)
+        time.sleep(0.2)
     deployment.processes.kill("site-2")
     killed_at = time.monotonic()
-    process.wait(timeout=600)
+    process.wait(timeout=900)
     after_kill = time.monotonic() - killed_at
     outcome = json.loads((out / "outcome.json").read_text())
-    assert outcome["status"] == "finished", outcome
+    assert outcome["status"] == "finished" and outcome["rounds_completed"] == 1, outcome
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert len(rows) == 1 and rows[0]["sites_trained"] == SITES - 1, rows
-    train_failures = {f["site"]: f["reason"] for f in rows[0]["failed"] if f["stage"] == "train"}
-    assert list(train_failures) == ["site-2"]
-    assert f"no reply within {stage_timeout} s" in train_failures["site-2"]
-    assert all(f["site"].startswith("site-") for f in rows[0]["failed"])  # never "node-1"
-    # the survivors waited one stage timeout for the dead site, then finished the round
-    assert after_kill < stage_timeout + 300, after_kill
+    failed = {(f["site"], f["stage"]): f["reason"] for f in rows[0]["failed"]}
+    assert {site for site, stage in failed if stage == "train"} == {"site-0", "site-1", "site-2"}
+    assert all(site.startswith("site-") for site, _ in failed)  # never the SuperLink's "node-1"
+    dead = failed["site-2", "train"]
+    assert "Node Unavailable" in dead or f"no reply within {stage_timeout} s" in dead, dead
+    assert "round discarded" in failed["site-0", "train"]
+    # the survivors waited at most one stage timeout for the dead site
+    assert after_kill < stage_timeout + 240, after_kill
