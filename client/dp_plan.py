@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from client.site_policy import check_noise_floor
 from conf.errors import ConfigError
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
@@ -63,12 +64,14 @@ class DpPlan:
 
 
 def plan_dp(cfg: ExperimentConfig, settings: SiteSettings, rows: int) -> DpPlan:
-    """Calibrate the site's plan from its row count and its own δ."""
+    """Calibrate the site's plan from its row count and its own δ; refuse it below the
+    site's noise floor."""
     q, steps = check_plan_inputs(cfg, settings, rows)
     synthesis = synthesis_noise_multiplier(cfg, settings)
     prior = ((synthesis, 1.0, 1),) if synthesis is not None else ()
     sigma = _calibrate(cfg.privacy.epsilon, settings.delta, q, steps * cfg.rounds,
                        cfg.privacy.accountant, prior)
+    check_noise_floor(settings, sigma)
     return DpPlan(sigma, q, steps, cfg.rounds, seeded_noise=cfg.reproducible,
                   synthesis_noise_multiplier=synthesis)
 

@@ -33,6 +33,9 @@ class SiteSettings:
     allow_synthetic_statistics: bool = False
     identity_key_path: str | None = None
     roster_path: str | None = None
+    task_schema: str | None = None
+    min_noise_multiplier: float = 0.0
+    max_epsilon_per_run: float | None = None
 
     def __post_init__(self) -> None:
         if not self.budget > 0:
@@ -62,7 +65,9 @@ class SiteSettings:
         publication allow-nondp-synthetic (publish a table that is not DP) and
         allow-synthetic-statistics (report statistics computed on real rows), and for
         secure aggregation identity-key (the site's Ed25519 key file) and roster (the
-        identity public keys it trusts, by site name))."""
+        identity public keys it trusts, by site name); the site's floor: task-schema (the
+        fingerprint of the task schema its data follows, ``conf.task_schema``),
+        min-noise-multiplier and max-epsilon-per-run)."""
         keys = ("site", "data-path", "ledger-path", "budget", "delta")
         missing = [k for k in keys if k not in node_config]
         if missing:
@@ -82,12 +87,20 @@ class SiteSettings:
             allow_synthetic_statistics=_flag(node_config, "allow-synthetic-statistics"),
             identity_key_path=_optional(node_config, "identity-key"),
             roster_path=_optional(node_config, "roster"),
+            task_schema=_optional(node_config, "task-schema"),
+            min_noise_multiplier=float(node_config.get("min-noise-multiplier", 0.0)),
+            max_epsilon_per_run=_optional_float(node_config, "max-epsilon-per-run"),
         )
 
 
 def _optional(node_config: dict, key: str) -> str | None:
     value = node_config.get(key)
     return None if value in (None, "") else str(value)
+
+
+def _optional_float(node_config: dict, key: str) -> float | None:
+    value = _optional(node_config, key)
+    return None if value is None else float(value)
 
 
 def _flag(node_config: dict, key: str) -> bool:

@@ -87,6 +87,56 @@ def _report(args: list[str]) -> int:
         return 2
     print(f"report: {path} and {path.with_suffix('.md')}")
     return 0
+def _certs(args: list[str]) -> int:
+    from conf.deploy_schema import CertsConfig
+    from conf.key_values import parse_key_values
+    from conf.validate import build
+    from server.deployment.certs import write_certs
+
+    def run() -> int:
+        cfg = build(CertsConfig, parse_key_values(args, "privfl certs"), "")
+        written = write_certs(cfg)
+        print(f"privfl: wrote {len(written)} files to {cfg.out}: CA (ca.crt, ca.key), the "
+              f"SuperLink's certificate for {', '.join(cfg.hosts)} (superlink/), one bundle "
+              f"per site (sites/<site>/: ca.crt, auth.key, auth.pub, identity.key, "
+              f"roster.json); private keys are mode 0600: send each site only its folder")
+        return 0
+
+    return _one_line_errors(run)
+
+
+DEPLOY_ROLES = {
+    "superlink": "server.deployment.superlink:deploy_superlink",
+    "supernode": "client.deployment.supernode:deploy_supernode",
+    "app-hash": "client.deployment.supernode:print_app_hash",
+}
+
+
+def _deploy(args: list[str]) -> int:
+    roles = ", ".join([*DEPLOY_ROLES, "run"])
+    if not args or args[0] not in (*DEPLOY_ROLES, "run"):
+        print(f"privfl: error: privfl deploy ROLE ...: ROLE is one of {roles} "
+              "(docs/deployment.md)", file=sys.stderr)
+        return 2
+    role, *rest = args
+    if role == "run":
+        from conf.precheck import precheck
+
+        return _hydra_command("deploy run", rest, precheck,
+                              "server.deployment.submit:deploy_run")
+    module, function = DEPLOY_ROLES[role].split(":")
+    return _one_line_errors(lambda: getattr(importlib.import_module(module), function)(rest))
+
+
+def _one_line_errors(run: Callable[[], int]) -> int:
+    """``run()``; a PrivflError becomes ``privfl: error: ...`` and exit status 2."""
+    from conf.errors import PrivflError
+
+    try:
+        return run()
+    except PrivflError as err:
+        print(f"privfl: error: {err}", file=sys.stderr)
+        return 2
 
 
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
@@ -95,6 +145,10 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "audit": (_audit, "empirical ε lower bound of a site's training (docs/audit.md)"),
     "ledger": (_ledger, "print a site's privacy ledger: privfl ledger PATH [--json]"),
     "report": (_report, "rebuild a run's or sweep's report: privfl report DIR (docs/report.md)"),
+    "certs": (_certs, "CA, SuperLink certificate, site keys: privfl certs out=DIR sites=N "
+                      "hosts=[...]"),
+    "deploy": (_deploy, "privfl deploy superlink|run|supernode|app-hash ... "
+                        "(docs/deployment.md)"),
 }
 
 

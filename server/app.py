@@ -13,6 +13,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from conf.run_config import from_run_config
 from conf.schema import ExperimentConfig
+from server.attributed_grid import AttributedGrid
 from server.errors import RunStoppedError
 from server.outputs import RunOutputs
 from server.preflight import preflight
@@ -40,6 +41,7 @@ def main(grid: Grid, context: Context) -> None:
     warm-start the model on them (``synthetic.warm_start``), run the strategy's rounds,
     write the run's outputs."""
     started = time.monotonic()
+    grid = AttributedGrid(grid)  # type: ignore[assignment]
     cfg = from_run_config(context.run_config)
     outputs = RunOutputs(Path(cfg.output_dir))
     task = get_task(cfg.task)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -15,16 +14,19 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from client.dp_plan import check_plan_inputs, plan_dp
-from conf.errors import ConfigError, PrivflError
+from conf.errors import PrivflError
 from conf.run_config import to_run_config
-from conf.schema import ExperimentConfig
 from conf.site import SiteSettings, settings_file
 from conf.validate import validate
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import write_identities
-from privacy.site_level import SiteLevelPlan
-from server.outputs import RunOutputs
-from simulations.manifest import manifest
+from server.run_start import (
+    EXIT_CODES,
+    fresh_run_outputs,
+    log_to_console,
+    start_line,
+    write_run_record,
+)
 from simulations.runtime import run_federation, write_app_dir
 from simulations.site_data import write_site_data
 from tasks.partition import local_split
@@ -42,18 +44,13 @@ def simulate(raw: DictConfig) -> None:
         sys.exit(EXIT_CODES[outcome["status"]])  # a sweep goes on to its next job
 
 
-EXIT_CODES = {"stopped": 3, "failed": 1}
-
-
 def run_simulation(raw: DictConfig) -> dict:
     """Validate, prepare the sites and run; returns the run's outcome.json."""
-    _log_to_console()
+    log_to_console()
     cfg = validate(OmegaConf.to_container(raw, resolve=True))
-    out = Path(cfg.output_dir)
-    if (out / "outcome.json").exists() or (out / "metrics.jsonl").exists():
-        raise ConfigError(f"run directory {out} already holds a run; choose another "
-                          "hydra.run.dir (or leave it at its default)")
-    outputs = RunOutputs(out)
+    outputs = fresh_run_outputs(cfg)
+    out = outputs.root
+    line = start_line(cfg, "sites")  # a site-level DP plan that cannot be met stops here
     data = write_site_data(cfg, out / "data")
     cfg = dataclasses.replace(cfg, server_test_data=str(data.server_test.resolve()))
     settings_dir = out / "sites"
@@ -64,7 +61,6 @@ def run_simulation(raw: DictConfig) -> dict:
         SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
         identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
                                               settings_dir / "identities")
-    site_level = SiteLevelPlan.for_run(cfg) if cfg.privacy.site_level else None
     for i, path in enumerate(data.site_files):
         settings = SiteSettings(
             site=f"site-{i}",
@@ -87,50 +83,12 @@ def run_simulation(raw: DictConfig) -> dict:
             if cfg.synthetic.charged:  # DP-SGD after the synthesis: can it reach the target?
                 plan_dp(cfg, settings, len(train_rows))
         settings.write(settings_file(settings_dir, i))
-    outputs.write_text("config.yaml", OmegaConf.to_yaml(raw, resolve=True))
     run_config = to_run_config(cfg)
-    outputs.write_json("manifest.json", manifest(run_config, data.sha256, cfg.private))
-    print(f"privfl: {cfg.sites} sites, {cfg.rounds} rounds, task={cfg.task.name}, "
-          f"strategy={cfg.strategy.name}, secagg={cfg.secagg.name}, "
-          f"privacy={_privacy_line(cfg, site_level)}{_synthetic_line(cfg)}; outputs in {out}",
-          flush=True)
+    write_run_record(outputs, raw, cfg, run_config, data.sha256)
+    print(line, flush=True)
     run_federation(write_app_dir(out / "flwr-app", run_config), run_config, cfg.sites,
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose,
                    finished=out / "outcome.json")
     return json.loads((out / "outcome.json").read_text())
 
 
-def _log_to_console() -> None:
-    """privfl's own warnings (failed, refusing, excluded sites) as one line each."""
-    logger = logging.getLogger("privfl")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("privfl: %(levelname)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-
-
-def _synthetic_line(cfg: ExperimentConfig) -> str:
-    syn = cfg.synthetic
-    if not syn.publish:
-        return ""
-    what = (f"dp_mst ε={syn.epsilon:g} per site, inside privacy.epsilon" if syn.private
-            and cfg.privacy.record_level else f"dp_mst ε={syn.epsilon:g} per site" if syn.private
-            else f"{syn.synthesizer}, NOT DP")
-    return f", synthetic publication ({what}){' + warm start' if syn.warm_start else ''}"
-
-
-def _privacy_line(cfg: ExperimentConfig, site_level: SiteLevelPlan | None) -> str:
-    if cfg.privacy.name == "none":
-        return "none (NOT private)"
-    parts = []
-    if cfg.privacy.record_level:
-        parts.append(f"dp_sgd ε={cfg.privacy.epsilon:g} per site for this run "
-                     f"({cfg.privacy.accountant}, δ={cfg.privacy.delta:g}, unit=record)")
-    if site_level is not None:
-        parts.append(f"DP-FedAvg site-level ε={site_level.target_epsilon:g} for this run "
-                     f"({site_level.accountant}, δ={site_level.delta:g}, unit=site; noise "
-                     f"multiplier {site_level.noise_multiplier:.3f})")
-    text = " + ".join(parts)
-    return text + (" [reproducible=true: NOT private]" if cfg.reproducible else "")

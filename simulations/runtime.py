@@ -19,7 +19,6 @@ import signal
 import threading
 from pathlib import Path
 
-import tomli_w
 from flwr.app import Context, RecordDict
 from flwr.common.constant import SUPERLINK_NODE_ID
 from flwr.simulation.run_simulation import _run_simulation
@@ -28,29 +27,19 @@ from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 from flwr.supercore.telemetry import EventType
 
+from conf import flower_app
 from conf.site import SITE_SETTINGS_ENV
 
-SERVER_APP = "server.app:app"
-CLIENT_APP = "client.app:app"
+SERVER_APP = flower_app.SERVER_APP
+CLIENT_APP = flower_app.CLIENT_APP
 ACTOR_TITLE = b"ray::ClientAppActor"  # the process title Ray gives flwr's actors
 BUSY_SITE_GRACE_SECONDS = 10.0  # a normal end (Ray shutdown included) takes 3-5 s here
 log = logging.getLogger("privfl")
 
 
 def write_app_dir(folder: Path, run_config: dict) -> Path:
-    """A Flower app directory: components plus the run config as its defaults."""
-    folder.mkdir(parents=True, exist_ok=True)
-    project = {
-        "project": {"name": "privfl-run", "version": "1.0.0",
-                    "description": "privfl experiment", "license": "Apache-2.0"},
-        "tool": {"flwr": {"app": {
-            "publisher": "privfl",
-            "components": {"serverapp": SERVER_APP, "clientapp": CLIENT_APP},
-            "config": run_config,
-        }}},
-    }
-    (folder / "pyproject.toml").write_text(tomli_w.dumps(project))
-    return folder
+    """The Flower app directory of a simulated run (:func:`conf.flower_app.write_app_dir`)."""
+    return flower_app.write_app_dir(folder, run_config, SERVER_APP, CLIENT_APP)
 
 
 class _BusySiteWatchdog(threading.Thread):

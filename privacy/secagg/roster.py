@@ -14,16 +14,23 @@ from privacy.secagg.errors import SecAggError
 from privacy.secagg.identity import IdentityKey
 
 
+def new_identities(sites: Sequence[str]) -> tuple[dict[str, str], str]:
+    """A fresh identity key per site (the text of its key file) and the roster's text."""
+    keys = {site: IdentityKey.generate() for site in sites}
+    roster = json.dumps({s: k.public_bytes.hex() for s, k in keys.items()}, indent=2)
+    return {site: key.private_bytes().hex() for site, key in keys.items()}, roster
+
+
 def write_identities(sites: Sequence[str], folder: Path) -> tuple[dict[str, Path], Path]:
     """One fresh identity key file per site (mode 0600) and the shared roster file."""
     folder.mkdir(parents=True, exist_ok=True)
-    keys = {site: IdentityKey.generate() for site in sites}
+    keys, roster_text = new_identities(sites)
     paths = {}
-    for site, key in keys.items():
+    for site, text in keys.items():
         paths[site] = folder / f"{site}.identity"
-        atomic_write_text(paths[site], key.private_bytes().hex())
+        atomic_write_text(paths[site], text)
     roster = folder / "roster.json"
-    atomic_write_text(roster, json.dumps({s: k.public_bytes.hex() for s, k in keys.items()}))
+    atomic_write_text(roster, roster_text)
     return paths, roster
 
 
