@@ -48,7 +48,7 @@ EXIT_CODES = {"stopped": 3, "failed": 1}
 def run_simulation(raw: DictConfig) -> dict:
     """Validate, prepare the sites and run; returns the run's outcome.json."""
     _log_to_console()
-    cfg = validate(OmegaConf.to_container(raw, resolve=True))
+    cfg = _name_tracked_run(validate(OmegaConf.to_container(raw, resolve=True)))
     out = Path(cfg.output_dir)
     if (out / "outcome.json").exists() or (out / "metrics.jsonl").exists():
         raise ConfigError(f"run directory {out} already holds a run; choose another "
@@ -98,6 +98,22 @@ def run_simulation(raw: DictConfig) -> dict:
                    settings_dir, cfg.simulation.cpus_per_site, cfg.simulation.verbose,
                    finished=out / "outcome.json")
     return json.loads((out / "outcome.json").read_text())
+
+
+def _name_tracked_run(cfg: ExperimentConfig) -> ExperimentConfig:
+    """In a sweep, group the tracked runs under the sweep's folder
+    (``<date>/<time>``) and name each by its job number and overrides, unless
+    ``tracking.group`` / ``tracking.run_name`` say otherwise."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return cfg
+    hydra_cfg = HydraConfig.get()
+    sweep = Path(hydra_cfg.sweep.dir)
+    job = hydra_cfg.job
+    tracking = dataclasses.replace(
+        cfg.tracking,
+        group=cfg.tracking.group or f"{sweep.parent.name}/{sweep.name}",
+        run_name=cfg.tracking.run_name or f"{job.num}: {job.override_dirname or 'defaults'}")
+    return dataclasses.replace(cfg, tracking=tracking)
 
 
 def _log_to_console() -> None:
