@@ -28,7 +28,7 @@ T = TypeVar("T")
 MODES = {"offline": "offline", "online": "online", "disabled": "disabled",
          "dryrun": "offline", "run": "online"}
 """``WANDB_MODE`` values W&B accepts, and the mode each means."""
-INIT_TIMEOUT_S = 30.0
+INIT_TIMEOUT_S = 20.0
 FINISH_TIMEOUT_S = 60.0
 MODEL_FILES = ("model.pt",)
 
@@ -56,29 +56,21 @@ class WandbTracker:
 
     @classmethod
     def start(cls, cfg: ExperimentConfig) -> Tracker:
-        """Start the W&B run; a disabled mode or a failed start gives a no-op tracker."""
+        """Start the W&B run. An online run that cannot start is tracked offline instead
+        (``wandb sync`` uploads it later); a disabled mode or a failed offline start
+        gives a no-op tracker."""
         mode = resolve_mode(cfg.tracking.mode)
         if mode == "disabled":
             return NoTracker()
         root = Path(cfg.tracking.dir or cfg.output_dir)
         staging_env = _stage_inside(root / "wandb")
-        _, run = _guarded("start", lambda: wandb.init(
-            project=cfg.tracking.project,
-            entity=cfg.tracking.entity,
-            group=cfg.tracking.group,
-            name=cfg.tracking.run_name or Path(cfg.output_dir).name,
-            tags=list(cfg.tracking.tags),
-            config=dataclasses.asdict(cfg),
-            dir=str(root),
-            mode=mode,
-            reinit="create_new",
-            settings=wandb.Settings(
-                console="off", silent=True, x_disable_stats=True, x_disable_meta=True,
-                x_save_requirements=False, disable_git=True, disable_code=True,
-                save_code=False, init_timeout=INIT_TIMEOUT_S,
-                finish_timeout=FINISH_TIMEOUT_S),
-        ))
-        if run is None:
+        if mode == "online":
+            ok, run = _guarded("start online", lambda: _init(cfg, root, mode),
+                               then="tracking offline instead (`wandb sync` uploads it later)")
+            mode = "offline" if not ok else mode
+        if mode == "offline":
+            ok, run = _guarded("start offline", lambda: _init(cfg, root, mode))
+        if not ok:
             _restore(staging_env)
             return NoTracker()
         return cls(run, staging_env)
@@ -112,13 +104,35 @@ class WandbTracker:
             self._live = False
 
 
-def _guarded(what: str, call: Callable[[], T]) -> tuple[bool, T | None]:
+def _init(cfg: ExperimentConfig, root: Path, mode: str) -> Any:
+    """``wandb.init`` for this experiment: no console capture, system metrics, git state,
+    code or requirements; bounded waits."""
+    return wandb.init(
+        project=cfg.tracking.project,
+        entity=cfg.tracking.entity,
+        group=cfg.tracking.group,
+        name=cfg.tracking.run_name or Path(cfg.output_dir).name,
+        tags=list(cfg.tracking.tags),
+        config=dataclasses.asdict(cfg),
+        dir=str(root),
+        mode=mode,
+        reinit="create_new",
+        settings=wandb.Settings(
+            console="off", silent=True, x_disable_stats=True, x_disable_meta=True,
+            x_save_requirements=False, disable_git=True, disable_code=True, save_code=False,
+            init_timeout=INIT_TIMEOUT_S, finish_timeout=FINISH_TIMEOUT_S),
+    )
+
+
+def _guarded(what: str, call: Callable[[], T], then: str = "the run goes on without it"
+             ) -> tuple[bool, T | None]:
     """``(True, call())``, or ``(False, None)`` after one warning when it raises."""
     try:
         return True, call()
     except Exception as err:  # tracking must never stop a run
-        log.warning("W&B tracking could not %s (%s: %s); the run goes on without it",
-                    what, type(err).__name__, err)
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        log.warning("W&B tracking could not %s (%s: %s); %s",
+                    what, type(err).__name__, first_line, then)
         return False, None
 
 

@@ -102,7 +102,28 @@ def test_a_failing_start_gives_a_silent_tracker(make_config, wandb_on, monkeypat
     with caplog.at_level(logging.WARNING, logger="privfl"):
         tracker = open_tracker(make_config())
     assert isinstance(tracker, NoTracker)
-    assert "W&B tracking could not start (CommError: no network)" in caplog.text
+    assert ("W&B tracking could not start offline (CommError: no network); the run goes on "
+            "without it") in caplog.text
+
+
+def test_an_online_run_that_cannot_start_is_tracked_offline(make_config, wandb_on, tmp_path,
+                                                            monkeypatch, caplog) -> None:
+    real = wandb.init
+
+    def no_network(**kwargs: object) -> object:
+        if kwargs["mode"] == "online":
+            raise wandb.errors.CommError("Timed out while retrying\nmore lines")
+        return real(**kwargs)
+
+    monkeypatch.setattr(wandb, "init", no_network)
+    with caplog.at_level(logging.WARNING, logger="privfl"):
+        tracker = open_tracker(make_config("tracking.mode=online"))
+    assert isinstance(tracker, WandbTracker)
+    tracker.log_round(ROW)
+    tracker.finish({"status": "finished", "rounds_completed": 1}, [])
+    assert ("could not start online (CommError: Timed out while retrying); tracking offline "
+            "instead") in caplog.text
+    assert _offline_run(tmp_path).history[0]["accuracy"] == 0.75
 
 
 def test_a_failing_log_stops_tracking_but_finishes_the_run(make_config, wandb_on, tmp_path,
