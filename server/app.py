@@ -70,7 +70,9 @@ def main(grid: Grid, context: Context) -> None:
             synthetic = collect_synthetic(grid, roster, cfg, task, outputs)
             if cfg.synthetic.warm_start:
                 warm = warm_start(model, task, synthetic.table, cfg, test_set)
-                outputs.append_metrics(warm.metrics_row(cfg))
+                row = warm.metrics_row(cfg)
+                outputs.append_metrics(row)
+                tracker.log_round(row)
                 reporter.last_state = model.state_dict()
         rounds_start = time.monotonic()
         guard.start(
