@@ -52,6 +52,7 @@ def main(grid: Grid, context: Context) -> None:
     model = task.build_model()
     test_set = task.read_dataset(cfg.server_test_data) if cfg.server_test_data else None
 
+    tracker = open_tracker(cfg)  # W&B starts while the sites answer the preflight
     roster = SiteRoster()
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
     preflight_done = rounds_start = time.monotonic()
@@ -59,7 +60,6 @@ def main(grid: Grid, context: Context) -> None:
     guard = SiteGuard(site_dp or build_strategy(cfg), roster, cfg.min_sites,
                       cfg.strategy.round_timeout)
     traffic = TrafficCountingGrid(grid)
-    tracker = open_tracker(cfg)
     reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp, traffic, tracker,
                              last_state=model.state_dict())
     outcome: dict[str, Any] = {"status": "finished", "reason": None}

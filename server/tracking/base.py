@@ -36,9 +36,14 @@ class NoTracker:
 
 
 def open_tracker(cfg: ExperimentConfig) -> Tracker:
-    """The tracker ``cfg.tracking`` asks for, already started (never raises)."""
+    """The tracker ``cfg.tracking`` asks for, starting in the background (never raises)."""
     if cfg.tracking.name == "none":
         return NoTracker()
-    from server.tracking.wandb_tracker import WandbTracker  # wandb loads only when used
+    from server.tracking.background import BackgroundStart
 
-    return WandbTracker.start(cfg)
+    def start() -> Tracker:
+        from server.tracking.wandb_tracker import WandbTracker  # wandb loads only when used
+
+        return WandbTracker.start(cfg)
+
+    return BackgroundStart(start)

@@ -63,7 +63,7 @@ def test_mode_comes_from_the_config_then_the_environment(monkeypatch) -> None:
 
 def test_none_and_disabled_track_nothing(make_config, wandb_on, tmp_path) -> None:
     assert isinstance(open_tracker(make_config("tracking=none")), NoTracker)
-    assert isinstance(open_tracker(make_config("tracking.mode=disabled")), NoTracker)
+    assert isinstance(open_tracker(make_config("tracking.mode=disabled")).ready(), NoTracker)
     assert not (tmp_path / "wandb").exists()
 
 
@@ -72,8 +72,8 @@ def test_offline_run_holds_config_rounds_outcome_and_artifacts(make_config, wand
     cfg = make_config("tracking.group=g1", "tracking.run_name=r1", "tracking.tags=[a,b]")
     (tmp_path / "model.pt").write_bytes(b"model")
     (tmp_path / "summary.txt").write_text("summary")
-    tracker = open_tracker(cfg)
-    assert isinstance(tracker, WandbTracker)
+    tracker = open_tracker(cfg)  # starts in a background thread
+    assert isinstance(tracker.ready(), WandbTracker)
     tracker.log_round({**ROW, "round": 1})
     tracker.log_round(ROW)
     tracker.finish({"status": "finished", "rounds_completed": 2},
@@ -100,7 +100,7 @@ def test_a_failing_start_gives_a_silent_tracker(make_config, wandb_on, monkeypat
 
     monkeypatch.setattr(wandb, "init", boom)
     with caplog.at_level(logging.WARNING, logger="privfl"):
-        tracker = open_tracker(make_config())
+        tracker = open_tracker(make_config()).ready()
     assert isinstance(tracker, NoTracker)
     assert ("W&B tracking could not start offline (CommError: no network); the run goes on "
             "without it") in caplog.text
@@ -117,7 +117,7 @@ def test_an_online_run_that_cannot_start_is_tracked_offline(make_config, wandb_o
 
     monkeypatch.setattr(wandb, "init", no_network)
     with caplog.at_level(logging.WARNING, logger="privfl"):
-        tracker = open_tracker(make_config("tracking.mode=online"))
+        tracker = open_tracker(make_config("tracking.mode=online")).ready()
     assert isinstance(tracker, WandbTracker)
     tracker.log_round(ROW)
     tracker.finish({"status": "finished", "rounds_completed": 1}, [])
