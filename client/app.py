@@ -73,13 +73,16 @@ def train(msg: Message, context: Context) -> Message:
     site = {"site": settings.site, protocol.STATUS: protocol.OK}
     if result.privacy is not None:
         site.update(result.privacy.to_record())
-    metrics = MetricRecord({
+    metrics = {
         protocol.NUM_EXAMPLES: len(data.train),
-        "train-loss": result.stats.loss,
-    })
+        protocol.TRAIN_LOSS: result.stats.loss,
+        protocol.TRAIN_SAMPLES: result.stats.examples,
+    }
+    if result.clipped is not None:
+        metrics[protocol.CLIPPED_SAMPLES] = result.clipped
     content = RecordDict({
         protocol.ARRAYS: result.arrays,
-        protocol.METRICS: metrics,
+        protocol.METRICS: MetricRecord(metrics),
         protocol.SITE: ConfigRecord(site),
     })
     return Message(content, reply_to=msg)

@@ -30,6 +30,9 @@ class RoundResult:
     arrays: ArrayRecord
     stats: TrainStats
     privacy: SitePrivacyReport | None
+    clipped: int | None = None
+    """DP-SGD: how many of the round's per-sample gradients were clipped (of
+    ``stats.examples``); None without DP-SGD."""
 
 
 def open_ledger(cfg: ExperimentConfig, settings: SiteSettings) -> Ledger:
@@ -98,7 +101,7 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
             _round_seed(cfg, settings, server_round) if cfg.reproducible else None),
     )
     stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,
-                         cfg.local_epochs, after_step)
+                         cfg.local_epochs, _chain(private.meter.after_step, after_step))
     model = private.close()
     ledger.mark_released(event)
     report = SitePrivacyReport(
@@ -116,7 +119,18 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
         remaining=ledger.remaining(),
         private=cfg.private,
     )
-    return RoundResult(ArrayRecord(model.state_dict()), stats, report)
+    return RoundResult(ArrayRecord(model.state_dict()), stats, report, private.meter.clipped)
+
+
+def _chain(*steps: Callable[[nn.Module], None] | None) -> Callable[[nn.Module], None]:
+    """One ``after_step`` running each given step in order."""
+    chosen = [step for step in steps if step is not None]
+
+    def run(model: nn.Module) -> None:
+        for step in chosen:
+            step(model)
+
+    return run
 
 
 def _round_seed(cfg: ExperimentConfig, settings: SiteSettings, server_round: int) -> int:

@@ -19,6 +19,8 @@ PartitionName = Literal["iid", "dirichlet"]
 SecAggName = Literal["none", "secaggplus"]
 FeatureType = Literal["numeric", "categorical"]
 PublishedSynthesizer = Literal["dp_mst", "gaussian_copula"]
+TrackingName = Literal["wandb", "none"]
+TrackingMode = Literal["offline", "online", "disabled"]
 
 MEAN_STRATEGIES = ("fedavg", "fedprox", "fedadam")
 """Strategies that aggregate by a weighted mean of the updates: all secure aggregation
@@ -208,6 +210,26 @@ class SyntheticConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Experiment tracking in W&B (docs/tracking.md); ``name=none`` turns it off.
+
+    ``mode`` None means: ``WANDB_MODE`` from the environment if set, else ``offline``
+    (no account, no network; ``wandb sync`` uploads later). ``dir`` None puts the W&B
+    run inside the run directory. ``group`` and ``run_name`` None: a sweep's runs are
+    grouped under the sweep's folder and named by job number and overrides.
+    """
+
+    name: TrackingName = "wandb"
+    mode: TrackingMode | None = None
+    project: str = "privfl"
+    entity: str | None = None
+    group: str | None = None
+    run_name: str | None = None
+    tags: tuple[str, ...] = ()
+    dir: str | None = None
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment: the root of the composed Hydra config."""
 
@@ -218,6 +240,7 @@ class ExperimentConfig:
     simulation: SimulationConfig
     secagg: SecAggConfig = field(default_factory=SecAggConfig)
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     sites: int = field(default=10, metadata={"ge": 2})
     rounds: int = field(default=10, metadata={"ge": 1})
     local_epochs: int = field(default=1, metadata={"ge": 1})

@@ -66,13 +66,47 @@ def steps_per_epoch(rows: int, batch_size: int) -> int:
 
 
 @dataclass
+class ClippingMeter:
+    """Counts the per-sample gradients DP-SGD clipped, as Opacus decides it: a sample is
+    clipped when its gradient's L2 norm (over all parameters) + 1e-6 exceeds
+    ``max_grad_norm`` (its clip factor is then below 1).
+
+    Call :meth:`after_step` after each ``optimizer.step()``, before the next
+    ``zero_grad``: it reads the step's per-sample gradients from the ``DPOptimizer``
+    (hooks, ew, functorch) or the per-sample norms ghost clipping computed.
+    """
+
+    optimizer: Any
+    max_grad_norm: float
+    clipped: int = 0
+
+    @torch.no_grad()
+    def after_step(self, model: nn.Module) -> None:
+        norms = self._norms(model)
+        if norms is None or norms.numel() == 0:
+            return
+        self.clipped += int((norms + 1e-6 > self.max_grad_norm).sum())
+
+    def _norms(self, model: nn.Module) -> torch.Tensor | None:
+        if hasattr(model, "per_sample_gradient_norms"):  # ghost clipping
+            return model.per_sample_gradient_norms
+        grads = self.optimizer.grad_samples
+        if not grads or len(grads[0]) == 0:
+            return None
+        per_param = [g.reshape(len(g), -1).norm(2, dim=-1) for g in grads]
+        return torch.stack(per_param, dim=1).norm(2, dim=1)
+
+
+@dataclass
 class PrivateTraining:
-    """What one private round trains with: use ``criterion`` for the loss in every mode."""
+    """What one private round trains with: use ``criterion`` for the loss in every mode;
+    ``meter.after_step`` counts the clipped per-sample gradients."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
     criterion: Any
     loader: DataLoader
+    meter: ClippingMeter
 
     def close(self) -> nn.Module:
         """Remove Opacus' hooks and attributes; returns the plain model (reusable next round)."""
@@ -132,4 +166,5 @@ def make_private(
         private_model, private_optimizer, private_loader = private
     private_optimizer.expected_batch_size = batch_size
     private_model.forbid_grad_accumulation()
-    return PrivateTraining(private_model, private_optimizer, criterion, private_loader)
+    return PrivateTraining(private_model, private_optimizer, criterion, private_loader,
+                           ClippingMeter(private_optimizer, max_grad_norm))

@@ -27,12 +27,18 @@ from server.strategies.site_guard import SiteGuard
 from server.strategies.site_level_dp import SiteLevelDP
 from server.summary import summary_text
 from server.synthetic_pool import SyntheticPool, collect_synthetic
+from server.tracking import open_tracker
+from server.traffic import TrafficCountingGrid
 from server.warm_start import WarmStart, warm_start
 from tasks.registry import get_task
 
 log = logging.getLogger("privfl")
 
 app = ServerApp()
+
+TRACKED_FILES = ("model.pt", "summary.txt", "privacy.json", "outcome.json", "report.html",
+                 "report.md")
+"""Run files stored as W&B artifacts, each if it exists when the run ends."""
 
 
 @app.main()
@@ -49,13 +55,15 @@ def main(grid: Grid, context: Context) -> None:
     model = task.build_model()
     test_set = task.read_dataset(cfg.server_test_data) if cfg.server_test_data else None
 
+    tracker = open_tracker(cfg)  # W&B starts while the sites answer the preflight
     roster = SiteRoster()
     refusals = preflight(grid, roster, cfg.sites, cfg.strategy.round_timeout)
     preflight_done = rounds_start = time.monotonic()
     site_dp = SiteLevelDP.around(cfg) if cfg.privacy.site_level else None
     guard = SiteGuard(site_dp or build_strategy(cfg), roster, cfg.min_sites,
                       cfg.strategy.round_timeout)
-    reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp,
+    traffic = TrafficCountingGrid(grid)
+    reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp, traffic, tracker,
                              last_state=model.state_dict())
     outcome: dict[str, Any] = {"status": "finished", "reason": None}
     synthetic: SyntheticPool | None = None
@@ -65,11 +73,13 @@ def main(grid: Grid, context: Context) -> None:
             synthetic = collect_synthetic(grid, roster, cfg, task, outputs)
             if cfg.synthetic.warm_start:
                 warm = warm_start(model, task, synthetic.table, cfg, test_set)
-                outputs.append_metrics(warm.metrics_row(cfg))
+                row = warm.metrics_row(cfg)
+                outputs.append_metrics(row)
+                tracker.log_round(row)
                 reporter.last_state = model.state_dict()
         rounds_start = time.monotonic()
         guard.start(
-            SecureAggregationGrid(grid, cfg) if cfg.secagg.name != "none" else grid,
+            SecureAggregationGrid(traffic, cfg) if cfg.secagg.name != "none" else traffic,
             ArrayRecord(model.state_dict()),
             num_rounds=cfg.rounds,
             timeout=cfg.strategy.round_timeout,
@@ -91,8 +101,11 @@ def main(grid: Grid, context: Context) -> None:
             "rounds_seconds": time.monotonic() - rounds_start,
             "round_seconds": [row["round_seconds"] for row in reporter.rows],
         }
-        _write_outputs(cfg, outputs, reporter, roster, site_dp, refusals, outcome, timing,
-                       synthetic, warm)
+        try:
+            _write_outputs(cfg, outputs, reporter, roster, site_dp, refusals, outcome, timing,
+                           synthetic, warm)
+        finally:
+            tracker.finish(outcome, [outputs.root / name for name in TRACKED_FILES])
 
 
 def _write_outputs(cfg: ExperimentConfig, outputs: RunOutputs, reporter: RoundReporter,

@@ -13,7 +13,9 @@ from server.warm_start import WarmStart
 
 UNCOVERED_RELEASES = (
     "num-examples: each site's training row count (FedAvg weight) and local test row count",
-    "train-loss: each site's mean training loss per round (computed on real rows, no noise)",
+    "train-loss, train-samples and clipped-samples: each site's mean training loss, rows "
+    "drawn and DP-SGD per-sample gradients clipped per round (computed on real rows, no "
+    "noise); with secure aggregation only their sums over the sites",
     "eval-loss and eval-accuracy: each site's metrics on its local test split per round",
     "preflight and refusal replies: site name, status and the reason for a refusal",
 )

@@ -1,5 +1,6 @@
 """Central evaluation each round, plus what follows from it: the checkpoint, the
-``metrics.jsonl`` row and the progress line. Flower calls it as ``evaluate_fn``."""
+``metrics.jsonl`` row, the tracker's copy of it and the progress line. Flower calls it
+as ``evaluate_fn``, after the round's training and federated evaluation."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from conf.schema import ExperimentConfig
 from server.outputs import RunOutputs
 from server.strategies.site_guard import SiteGuard
 from server.strategies.site_level_dp import SiteLevelDP
+from server.tracking import NoTracker, Tracker
+from server.traffic import Traffic, TrafficCountingGrid
 from tasks.base import Task
 from tasks.training import evaluate
 
@@ -34,6 +37,8 @@ class RoundReporter:
     guard: SiteGuard
     outputs: RunOutputs
     site_dp: SiteLevelDP | None = None
+    traffic: TrafficCountingGrid | None = None
+    tracker: Tracker = field(default_factory=NoTracker)
     rows: list[dict[str, Any]] = field(default_factory=list)
     last_state: dict[str, torch.Tensor] = field(default_factory=dict)
     _last: float = field(default_factory=time.monotonic)
@@ -43,8 +48,9 @@ class RoundReporter:
         self.outputs.checkpoint(server_round, self.last_state)
         metrics = self._evaluate()
         now = time.monotonic()
+        traffic = self.traffic.take() if self.traffic else None  # round 0: reset only
         if server_round > 0:
-            self._record(server_round, metrics, now - self._last)
+            self._record(server_round, metrics, now - self._last, traffic)
         self._last = now
         return MetricRecord({k: v for k, v in metrics.items() if v is not None})
 
@@ -57,9 +63,10 @@ class RoundReporter:
         stats = evaluate(model, self.test_set)
         return {"accuracy": stats.accuracy, "loss": stats.loss}
 
-    def _record(self, server_round: int, metrics: dict[str, float | None], seconds: float
-                ) -> None:
+    def _record(self, server_round: int, metrics: dict[str, float | None], seconds: float,
+                traffic: Traffic | None) -> None:
         log = self.guard.current
+        reports = self.guard.roster.reports()
         top = self.guard.roster.max_run_report()
         row = {
             "round": server_round,
@@ -70,16 +77,24 @@ class RoundReporter:
             "epsilon_accountant": top.accountant if top else None,
             "epsilon_delta": top.delta if top else None,
             "epsilon_unit": top.unit if top else None,
+            "site_run_epsilon": {r.site: r.run_epsilon for r in reports} or None,
             "site_epsilon": self.site_dp.epsilon if self.site_dp else None,
             "round_seconds": seconds,
             "sites_sampled": len(log.sampled),
             "sites_trained": len(log.trained),
+            "sites_dropped": sum(f["stage"] == "train" for f in log.failed),
+            "sites_refused": sum(r["stage"] == "train" for r in log.refused),
+            "bytes_sent": traffic.sent if traffic else None,
+            "bytes_received": traffic.received if traffic else None,
+            "site_train": log.site_train or None,
+            "secure_train": log.secure_train,
             "failed": log.failed,
             "refused": log.refused,
             "federated_evaluation": log.federated_evaluation,
         }
         self.rows.append(row)
         self.outputs.append_metrics(row)
+        self.tracker.log_round(row)
         print(self.progress_line(row), flush=True)
 
     def progress_line(self, row: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ from flwr.serverapp import Grid
 
 from conf import protocol
 from conf.schema import ExperimentConfig
-from privacy.secagg import wire
+from privacy.secagg import train_sums, wire
 from privacy.secagg.errors import SecAggError
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.server import ServerRound
@@ -93,22 +93,24 @@ class SecureRound:
             for n, box in inbox.items()}, params, wire.load_masked, with_model=True)
         arrays = self.template[protocol.ARRAYS]
         length = sum(a.size for a in arrays.to_numpy_ndarrays())
-        requests = server.unmask_requests(masked, width=length + 1)
+        extra = 1 + len(train_sums.FIELDS)  # the weight, then the training facts
+        requests = server.unmask_requests(masked, width=length + extra)
         rejected = {r for m in masked.values() for r in m.rejected}
         for node in set(masked) - set(server.inputs):
             self.outcome[node] = self._error(
                 node, "left out: a neighbour rejected its share ciphertext (tampered or "
                       "replayed)" if node in rejected else
-                      f"left out: its masked vector is not {length + 1} values long")
+                      f"left out: its masked vector is not {length + extra} values long")
         shares = self._stage(protocol.UNMASK, {n: wire.dump_request(r)
                                                for n, r in requests.items()}, params,
                              wire.load_shares)
-        total, _, exact = server.aggregate(shares, length, exact=1)
+        total, survivors, exact = server.aggregate(shares, length, exact=extra)
         weight = int(exact[0])
         if weight <= 0:
             raise SecAggError("the survivors' total weight is 0")
         mean = total * (self.cfg.secagg.max_weight / weight)
         aggregate = add_update(arrays, mean)
+        sums = train_sums.as_metrics(train_sums.decode(exact[1:], survivors))
         for node in server.inputs:
             if node in self.outcome:  # its masked input arrived, so it counts anyway
                 log.warning("secure aggregation round %d: node %d did not complete the unmask "
@@ -116,7 +118,7 @@ class SecureRound:
                             self.round, node)
             content = RecordDict({
                 protocol.ARRAYS: aggregate,
-                protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: 1}),
+                protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: 1, **sums}),
                 protocol.SITE: self.sites[node],
             })
             self.outcome[node] = Message(content, reply_to=self.train[node])

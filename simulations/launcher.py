@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from client.dp_plan import check_plan_inputs, plan_dp
 from conf.errors import PrivflError
 from conf.run_config import to_run_config
+from conf.schema import ExperimentConfig
 from conf.site import SiteSettings, settings_file
 from conf.validate import validate
 from privacy.secagg.params import SecAggParams
@@ -47,7 +48,7 @@ def simulate(raw: DictConfig) -> None:
 def run_simulation(raw: DictConfig) -> dict:
     """Validate, prepare the sites and run; returns the run's outcome.json."""
     log_to_console()
-    cfg = validate(OmegaConf.to_container(raw, resolve=True))
+    cfg = _name_tracked_run(validate(OmegaConf.to_container(raw, resolve=True)))
     outputs = fresh_run_outputs(cfg)
     out = outputs.root
     line = start_line(cfg, "sites")  # a site-level DP plan that cannot be met stops here
@@ -92,3 +93,17 @@ def run_simulation(raw: DictConfig) -> dict:
     return json.loads((out / "outcome.json").read_text())
 
 
+def _name_tracked_run(cfg: ExperimentConfig) -> ExperimentConfig:
+    """In a sweep, group the tracked runs under the sweep's folder
+    (``<date>/<time>``) and name each by its job number and overrides, unless
+    ``tracking.group`` / ``tracking.run_name`` say otherwise."""
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return cfg
+    hydra_cfg = HydraConfig.get()
+    sweep = Path(hydra_cfg.sweep.dir)
+    job = hydra_cfg.job
+    tracking = dataclasses.replace(
+        cfg.tracking,
+        group=cfg.tracking.group or f"{sweep.parent.name}/{sweep.name}",
+        run_name=cfg.tracking.run_name or f"{job.num}: {job.override_dirname or 'defaults'}")
+    return dataclasses.replace(cfg, tracking=tracking)

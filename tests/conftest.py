@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,15 @@ from omegaconf import OmegaConf
 
 from conf.schema import ExperimentConfig
 from conf.validate import validate
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_wandb_unless_asked() -> Iterator[None]:
+    """Runs started by tests (in-process and ``privfl simulate`` subprocesses) track
+    nothing: ``tracking.mode`` defaults to ``$WANDB_MODE``. Tracking tests undo this."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WANDB_MODE", "disabled")
+        yield
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from client.site import load_site_settings
 from client.site_policy import check_run_allowed
 from conf import protocol
 from conf.run_config import from_run_config
-from privacy.secagg import wire
+from privacy.secagg import train_sums, wire
 from privacy.secagg.errors import SecAggError
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import load_identity, load_roster
@@ -80,14 +80,27 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
         weight = min(int(trained.content[protocol.METRICS][protocol.NUM_EXAMPLES]),
                      cfg.secagg.max_weight)
     values = update * (weight / cfg.secagg.max_weight)
-    params = SecAggParams.for_cohort(cfg.secagg, int(payload["cohort"]))
+    cohort = int(payload["cohort"])
+    params = SecAggParams.for_cohort(cfg.secagg, cohort)
     masked, state = mask_input(_load(context, msg), params, values,
-                               wire.load_sealed(payload["inbox"]), exact=[weight])
+                               wire.load_sealed(payload["inbox"]),
+                               exact=[weight, *_train_facts(trained, params, cohort)])
     _save(context, state)
     payload = wire.dump_masked(masked, params.modulus_bits)
     content = RecordDict({protocol.SITE: site,
                           protocol.SECAGG: ConfigRecord({protocol.PAYLOAD: payload})})
     return Message(content, reply_to=msg)
+
+
+def _train_facts(trained: Message, params: SecAggParams, cohort: int) -> list[int]:
+    """The training reply's loss, rows drawn and clipped count, as exact coordinates
+    (privacy.secagg.train_sums): the coordinator learns only their sums over sites."""
+    metrics = trained.content[protocol.METRICS]
+    clipped = metrics.get(protocol.CLIPPED_SAMPLES)
+    return train_sums.encode(float(metrics[protocol.TRAIN_LOSS]),
+                             int(metrics[protocol.TRAIN_SAMPLES]),
+                             None if clipped is None else int(clipped),
+                             2**params.modulus_bits, cohort)
 
 
 def _unmask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:

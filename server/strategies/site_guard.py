@@ -23,6 +23,7 @@ from flwr.serverapp.strategy import Strategy
 
 from conf import protocol
 from conf.protocol import SitePrivacyReport
+from privacy.secagg import train_sums
 from server.errors import TooFewSitesError
 from server.replies import error_reason, site_record
 from server.roster import SiteRoster
@@ -40,6 +41,10 @@ class RoundLog:
     failed: list[dict[str, str]] = field(default_factory=list)
     refused: list[dict[str, str]] = field(default_factory=list)
     federated_evaluation: dict[str, float] = field(default_factory=dict)
+    site_train: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
+    """Per site (secure aggregation off): train_loss, examples, clipped, clipped_fraction."""
+    secure_train: dict[str, float | int] | None = None
+    """Secure aggregation on: only the sums over sites (privacy.secagg.train_sums)."""
 
 
 def _finite(msg: Message) -> bool:
@@ -107,8 +112,28 @@ class SiteGuard(Strategy):
             record.rounds_trained += 1
             record.privacy = report or record.privacy
             self.current.trained.append(record.site)
+            self._train_facts(record.site, msg.content.metric_records.get(protocol.METRICS))
             valid.append(msg)
         return self.inner.aggregate_train(server_round, valid)
+
+    def _train_facts(self, site: str, metrics: MetricRecord | None) -> None:
+        """Keep what the reply says about training: the secure sums under secure
+        aggregation, else the site's own loss, rows drawn and clipped count."""
+        if metrics is None:
+            return
+        sums = train_sums.from_metrics(metrics)
+        if sums is not None:
+            self.current.secure_train = sums
+        elif protocol.TRAIN_LOSS in metrics:
+            examples = int(metrics.get(protocol.TRAIN_SAMPLES, 0))
+            clipped = metrics.get(protocol.CLIPPED_SAMPLES)
+            self.current.site_train[site] = {
+                "train_loss": float(metrics[protocol.TRAIN_LOSS]),
+                "examples": examples,
+                "clipped": None if clipped is None else int(clipped),
+                "clipped_fraction": clipped / examples if clipped is not None and examples
+                else None,
+            }
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
                            grid: Grid) -> Iterable[Message]:

@@ -26,3 +26,11 @@ def test_tabular_schema_travels_as_json(make_config) -> None:
     flat = to_run_config(cfg)
     assert flat["task.features"].startswith("[")
     assert from_run_config(flat).task.features == cfg.task.features
+
+
+def test_tracking_settings_travel(make_config) -> None:
+    cfg = make_config("tracking.mode=online", "tracking.tags=[dp,eps3]", "tracking.group=g")
+    back = from_run_config(to_run_config(cfg))
+    assert back.tracking == cfg.tracking and back.tracking.tags == ("dp", "eps3")
+    assert make_config("tracking=none").tracking.name == "none"
+    assert make_config().tracking.mode is None  # $WANDB_MODE, else offline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -91,3 +92,9 @@ def test_validated_config_is_frozen(make_config) -> None:
     cfg = make_config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.rounds = 3  # type: ignore[misc]
+
+
+def test_unknown_tracking_mode_names_the_choices(make_config) -> None:
+    with pytest.raises(ConfigError, match=re.escape(
+            "tracking.mode='cloud': unknown; allowed: offline, online, disabled")):
+        make_config("tracking.mode=cloud")

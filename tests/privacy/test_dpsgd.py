@@ -212,3 +212,26 @@ def test_gradient_accumulation_is_forbidden() -> None:
     training.criterion(training.model(x), y).backward()
     with pytest.raises(ValueError, match="accumulation"):
         training.criterion(training.model(x), y).backward()
+
+
+@pytest.mark.parametrize("mode", GRAD_SAMPLE_MODES)
+def test_clipping_meter_counts_the_samples_opacus_clips(mode: str) -> None:
+    rows = 20
+    torch.manual_seed(0)
+    reference = _net()  # the model _private builds, before any step
+    x, y = _data(rows).tensors
+    norms = []
+    for i in range(rows):  # each row's own gradient, one backward pass per row
+        reference.zero_grad()
+        nn.functional.cross_entropy(reference(x[i:i + 1]), y[i:i + 1]).backward()
+        norms.append(float(torch.sqrt(sum((p.grad ** 2).sum() for p in reference.parameters()))))
+    clip = sorted(norms)[rows // 2]
+    expected = sum(n + 1e-6 > clip for n in norms)
+    assert 0 < expected < rows
+    _, training = _private(mode, 7, rows=rows, batch_size=rows, clip=clip)  # q=1: every row
+    for xb, yb in training.loader:
+        training.optimizer.zero_grad()
+        training.criterion(training.model(xb), yb).backward()
+        training.optimizer.step()
+        training.meter.after_step(training.model)
+    assert training.meter.clipped == expected
