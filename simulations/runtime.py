@@ -49,9 +49,9 @@ class _BusySiteWatchdog(threading.Thread):
     worker waits without a timeout (``ray.get`` in ``BasicActorPool``) for the ClientApp
     call it dispatched: a site still working on a message the coordinator gave up on (a
     stage timeout) would keep the run's process alive until it answers. Once ``finished``
-    exists (the ServerApp's last file) and the runtime has not ended ``grace`` seconds
-    later, the actor processes are killed; the waiting call then fails and the runtime
-    shuts down as usual.
+    exists (outcome.json: the rounds are over, only the report and tracking follow) and
+    the runtime has not ended ``grace`` seconds later, the actor processes are killed;
+    the waiting call then fails and the runtime shuts down as usual.
     """
 
     def __init__(self, finished: Path, grace: float) -> None:
@@ -98,7 +98,7 @@ def _client_actor_pids() -> list[int]:
 def run_federation(app_dir: Path, run_config: dict, sites: int, site_settings: Path,
                    cpus_per_site: float, verbose: bool, finished: Path) -> None:
     """Start Ray, run the ServerApp and the simulated ClientApps, stop Ray (also when a
-    site is still busy once ``finished``, the ServerApp's last file, exists)."""
+    site is still busy once ``finished``, outcome.json, exists)."""
     os.environ[SITE_SETTINGS_ENV] = str(site_settings.resolve())
     os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
