@@ -15,6 +15,7 @@ from client.deployment.site_config import (
 from conf.deploy_schema import SiteConfig
 from conf.errors import ConfigError
 from conf.flower_app import expected_app_digest
+from conf.flower_env import flower_env
 from conf.key_values import parse_key_values
 
 INSECURE_WARNING = ("privfl: WARNING: insecure=true: this site talks to the SuperLink in "
@@ -52,9 +53,7 @@ def deploy_supernode(args: list[str]) -> int:
     print(f"privfl: site {cfg.site}: SuperNode for {cfg.superlink}, data {cfg.data_path}, "
           f"ledger {cfg.ledger_path}, budget ε={cfg.budget:g} (δ={cfg.delta:g}, unit=record), "
           f"app {command[3][:12]}…", flush=True)
-    env = {**os.environ, "FLWR_TELEMETRY_ENABLED": os.environ.get("FLWR_TELEMETRY_ENABLED",
-                                                                   "0")}
-    os.execve(command[0], command, env)
+    os.execve(command[0], command, flower_env())
     return 0  # not reached
 
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -14,10 +13,6 @@ from flwr.supercore.utils import get_flwr_home
 from privacy.atomic import atomic_write_text
 
 CONNECTION = "privfl"
-NO_DEPENDENCY_INSTALL = {"FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
-                         "FLWR_TELEMETRY_ENABLED": "0"}
-"""Environment of every flwr command privfl runs: no per-run ``uv sync`` (it would pull a
-CUDA torch), no telemetry."""
 
 
 def write_connection(address: str, root_certificates: Path | None) -> Path:
@@ -35,8 +30,3 @@ def write_connection(address: str, root_certificates: Path | None) -> Path:
     links.setdefault("default", CONNECTION)
     atomic_write_text(path, tomli_w.dumps(config))
     return path
-
-
-def flwr_env() -> dict[str, str]:
-    """This process's environment plus :data:`NO_DEPENDENCY_INSTALL`."""
-    return {**os.environ, **NO_DEPENDENCY_INSTALL}

@@ -21,10 +21,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from conf.errors import ConfigError, PrivflError
 from conf.flower_app import write_app_dir
+from conf.flower_env import flower_env
 from conf.run_config import to_run_config
 from conf.validate import validate
 from privacy.secagg.params import SecAggParams
-from server.deployment.connection import CONNECTION, flwr_env
+from server.deployment.connection import CONNECTION
 from server.run_start import (
     EXIT_CODES,
     fresh_run_outputs,
@@ -61,7 +62,7 @@ def submit_run(raw: DictConfig) -> dict:
     write_run_record(outputs, raw, cfg, run_config, data_sha256={})
     app = write_app_dir(outputs.root / "flwr-app", run_config)
     print(line, flush=True)
-    done = subprocess.run(["flwr", "run", str(app), CONNECTION, "--stream"], env=flwr_env(),
+    done = subprocess.run(["flwr", "run", str(app), CONNECTION, "--stream"], env=flower_env(),
                           check=False)
     outcome_file = outputs.root / "outcome.json"
     if not outcome_file.exists():

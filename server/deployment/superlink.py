@@ -13,9 +13,10 @@ from pathlib import Path
 
 from conf.deploy_schema import SuperlinkConfig
 from conf.errors import ConfigError, PrivflError
+from conf.flower_env import flower_env
 from conf.key_values import parse_key_values
 from conf.validate import build
-from server.deployment.connection import CONNECTION, flwr_env, write_connection
+from server.deployment.connection import CONNECTION, write_connection
 
 START_TIMEOUT_SECONDS = 60.0
 INSECURE_WARNING = ("privfl: WARNING: insecure=true: the SuperLink serves plaintext and "
@@ -67,7 +68,7 @@ def register(key: Path) -> None:
     holds (a restart with ``database=``) counts as registered; SuperlinkError otherwise."""
     done = subprocess.run(["flwr", "supernode", "register", str(key), CONNECTION,
                            "--name", key.stem], capture_output=True, text=True,
-                          env=flwr_env(), check=False)
+                          env=flower_env(), check=False)
     output = done.stdout + done.stderr
     if "registered successfully" in output or "already in use" in output:
         return
@@ -101,7 +102,7 @@ def deploy_superlink(args: list[str]) -> int:
     write_connection(address, None if cfg.insecure else Path(str(cfg.certs)) / "ca.crt")
     if cfg.insecure:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
-    process = subprocess.Popen(superlink_command(cfg), env=flwr_env())
+    process = subprocess.Popen(superlink_command(cfg), env=flower_env())
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:
         wait_until_listening(process, cfg.host, cfg.port)
