@@ -4,7 +4,6 @@ manifest, and the one start line that names the privacy of the run."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -17,17 +16,6 @@ from server.outputs import RunOutputs
 
 EXIT_CODES = {"stopped": 3, "failed": 1}
 """Exit status of a launcher by outcome.json's status (``finished`` is 0)."""
-
-
-def log_to_console() -> None:
-    """privfl's own warnings (failed, refusing, excluded sites) as one line each."""
-    logger = logging.getLogger("privfl")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("privfl: %(levelname)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
 
 
 def fresh_run_outputs(cfg: ExperimentConfig) -> RunOutputs:

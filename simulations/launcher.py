@@ -14,6 +14,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from client.dp_plan import check_plan_inputs, plan_dp
+from conf.console import log_to_console
 from conf.errors import PrivflError
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
@@ -24,7 +25,6 @@ from privacy.secagg.roster import write_identities
 from server.run_start import (
     EXIT_CODES,
     fresh_run_outputs,
-    log_to_console,
     start_line,
     write_run_record,
 )

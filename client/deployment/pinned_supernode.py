@@ -3,24 +3,19 @@ Flower's SuperNode, refusing every app but the pinned one (client/deployment/app
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from flwr.supernode import start_client_internal
 from flwr.supernode.cli import flower_supernode
 
 from client.deployment.app_pin import pin_app
+from conf.console import log_to_console
 
 
 def main() -> None:
     """Install the pin, then run ``flower-supernode`` with the remaining arguments."""
     expected, *args = sys.argv[1:]
-    logger = logging.getLogger("privfl")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("privfl: %(levelname)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    log_to_console()
     start_client_internal._pull_and_store_message = pin_app(
         start_client_internal._pull_and_store_message, expected)
     sys.argv = ["flower-supernode", *args]

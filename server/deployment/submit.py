@@ -19,6 +19,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from conf.console import log_to_console
 from conf.errors import ConfigError, PrivflError
 from conf.flower_app import write_app_dir
 from conf.flower_env import flower_env
@@ -29,7 +30,6 @@ from server.deployment.connection import CONNECTION
 from server.run_start import (
     EXIT_CODES,
     fresh_run_outputs,
-    log_to_console,
     start_line,
     write_run_record,
 )
