@@ -15,13 +15,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from flwr.app import Message
-from flwr.common.serde import message_to_proto
+from flwr.common.serde import message_to_proto, metadata_to_proto, recorddict_to_proto
+from flwr.proto.message_pb2 import Message as ProtoMessage
 from flwr.serverapp import Grid
 
 
-def message_bytes(msg: Message) -> int:
-    """The size in bytes of ``msg``'s protobuf serialization."""
-    return message_to_proto(msg).ByteSize()
+def message_bytes(msg: Message, content_sizes: dict[int, int] | None = None) -> int:
+    """The size in bytes of ``msg``'s protobuf serialization. ``content_sizes`` (by the
+    content's ``id``) lets messages that share one content, as a strategy's messages to
+    every site do, serialize it once."""
+    if not msg.has_content():
+        return message_to_proto(msg).ByteSize()
+    sizes = {} if content_sizes is None else content_sizes
+    content = sizes.get(id(msg.content))
+    if content is None:
+        content = sizes[id(msg.content)] = recorddict_to_proto(msg.content).ByteSize()
+    header = ProtoMessage(metadata=metadata_to_proto(msg.metadata)).ByteSize()
+    return header + _embedded_field_bytes(content)
+
+
+def _embedded_field_bytes(length: int) -> int:
+    """Bytes of an embedded-message field numbered below 16 holding ``length`` bytes: a
+    one-byte tag, the length as a varint, the bytes."""
+    return 1 + max(1, (length.bit_length() + 6) // 7) + length
 
 
 @dataclass
@@ -43,7 +59,8 @@ class TrafficCountingGrid:
     def send_and_receive(self, messages: Iterable[Message], *,
                          timeout: float | None = None) -> Iterable[Message]:
         messages = list(messages)
-        self._since.sent += sum(message_bytes(m) for m in messages)
+        shared: dict[int, int] = {}
+        self._since.sent += sum(message_bytes(m, shared) for m in messages)
         replies = list(self._grid.send_and_receive(messages, timeout=timeout))
         self._since.received += sum(message_bytes(m) for m in replies)
         return replies
