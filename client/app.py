@@ -10,29 +10,28 @@ from flwr.clientapp import ClientApp
 from client.dp_plan import planned_events
 from client.local_data import load_local_data
 from client.local_training import open_ledger, train_round
+from client.message_scope import current
 from client.mods.refusals import refusals_mod
 from client.mods.secagg import secagg_mod
-from client.site import load_site_settings
-from client.site_policy import check_run_allowed
+from client.mods.site_policy import site_policy_mod
 from client.synthetic_publication import synthesize as synthesize_table
 from conf import protocol
-from conf.run_config import from_run_config
+from conf.schema import ExperimentConfig
+from conf.site import SiteSettings
 from tasks.registry import get_task
 from tasks.training import evaluate as evaluate_model
 
-app = ClientApp(mods=[refusals_mod, secagg_mod])
+app = ClientApp(mods=[refusals_mod, site_policy_mod, secagg_mod])
 
 
 @app.query(protocol.PREFLIGHT)
 def preflight(msg: Message, context: Context) -> Message:
     """Before round 1: check settings, data, δ and that the budget covers the whole run
     (every DP-SGD round and, when the run publishes DP synthetic tables, the synthesis)."""
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
-    check_run_allowed(cfg, settings)
+    cfg, settings, run_id = _scope()
     data = load_local_data(cfg, settings)
     record = {"site": settings.site, protocol.STATUS: protocol.OK}
-    events = planned_events(cfg, settings, len(data.train), _run_id(context))
+    events = planned_events(cfg, settings, len(data.train), run_id)
     if events:
         open_ledger(cfg, settings).check_affordable(events)
     return Message(RecordDict({protocol.SITE: ConfigRecord(record)}), reply_to=msg)
@@ -42,9 +41,8 @@ def preflight(msg: Message, context: Context) -> Message:
 def synthesize(msg: Message, context: Context) -> Message:
     """Before round 1 (``synthetic.publish``): fit a synthesizer on the site's training
     rows and send only the synthetic table and a report (client/synthetic_publication.py)."""
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
-    publication = synthesize_table(cfg, settings, _run_id(context))
+    cfg, settings, run_id = _scope()
+    publication = synthesize_table(cfg, settings, run_id)
     synthetic = ConfigRecord({protocol.TABLE: publication.csv(),
                               protocol.REPORT: json.dumps(publication.report)})
     site = ConfigRecord({"site": settings.site, protocol.STATUS: protocol.OK})
@@ -56,9 +54,7 @@ def synthesize(msg: Message, context: Context) -> Message:
 @app.train()
 def train(msg: Message, context: Context) -> Message:
     """One round of local (DP-)SGD; the ledger is charged before training starts."""
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
-    check_run_allowed(cfg, settings)
+    cfg, settings, run_id = _scope()
     data = load_local_data(cfg, settings)
     config = msg.content[protocol.CONFIG]
     result = train_round(
@@ -66,7 +62,7 @@ def train(msg: Message, context: Context) -> Message:
         settings,
         data,
         msg.content[protocol.ARRAYS],
-        run_id=_run_id(context),
+        run_id=run_id,
         server_round=int(config["server-round"]),
         proximal_mu=float(config.get("proximal-mu", 0.0)),
     )
@@ -91,8 +87,7 @@ def train(msg: Message, context: Context) -> Message:
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     """Evaluate the global model on the site's local test split."""
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
+    cfg, settings, _ = _scope()
     data = load_local_data(cfg, settings)
     model = get_task(cfg.task).build_model()
     model.load_state_dict(msg.content[protocol.ARRAYS].to_torch_state_dict())
@@ -106,6 +101,9 @@ def evaluate(msg: Message, context: Context) -> Message:
     return Message(RecordDict({protocol.METRICS: metrics, protocol.SITE: site}), reply_to=msg)
 
 
-def _run_id(context: Context) -> str:
-    return str(context.run_id)
+def _scope() -> tuple[ExperimentConfig, SiteSettings, str]:
+    """This message's run config, site settings and run id (checked by the site-policy
+    mod before the handler runs)."""
+    scope = current()
+    return scope.cfg, scope.settings, scope.run_id
 

@@ -181,7 +181,7 @@ def _gated_copula(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFr
     failures = failed(checks)
     if failures:
         detail = ("; ".join(check.reason for check in failures)
-                  if settings.allow_synthetic_statistics
+                  if settings.policy.allow_synthetic_statistics
                   else ", ".join(check.name for check in failures))
         raise SyntheticGateError(
             f"site {settings.site}: its {cfg.synthetic.synthesizer} table failed the release "
@@ -216,7 +216,7 @@ def _report(cfg: ExperimentConfig, settings: SiteSettings, table: pd.DataFrame,
         "bounds_and_levels": "declared in the task config (public), never read from the data",
         "privacy": accounting,
     }
-    if settings.allow_synthetic_statistics:
+    if settings.policy.allow_synthetic_statistics:
         report["statistics"] = {
             **statistics(),
             "covered_by_epsilon": False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conf.schema import open_fraction, positive
+from conf.site_policy import SitePolicy
 
 PORT = {"ge": 1, "le": 65535}
 
@@ -40,9 +41,10 @@ class SuperlinkConfig:
 class SiteConfig:
     """A data site's own config file (``privfl deploy supernode site=FILE``).
 
-    Everything about the site's data, ledger and privacy budget is decided here and
-    reaches the ClientApp only as the SuperNode's node config. Relative paths are
-    relative to the file's folder.
+    Everything about the site's data, ledger, privacy budget and policy is decided here
+    and reaches the ClientApp only as the SuperNode's node config. The policy's keys
+    (``conf.site_policy.SitePolicy``) are written at the top level of the file. Relative
+    paths are relative to the file's folder.
     """
 
     site: str
@@ -56,13 +58,8 @@ class SiteConfig:
     auth_key: str | None = None
     identity_key: str | None = None
     roster: str | None = None
-    min_noise_multiplier: float = field(default=0.0, metadata={"ge": 0})
-    max_epsilon_per_run: float | None = field(default=None, metadata=positive())
     app_sha256: str | None = None  # null: the app the privfl installed here builds
-    allow_nonprivate: bool = False
-    allow_reproducible: bool = False
-    allow_nondp_synthetic: bool = False
-    allow_synthetic_statistics: bool = False
+    policy: SitePolicy = field(default_factory=SitePolicy)  # its keys sit at the top level
     insecure: bool = False
     max_retries: int = field(default=10, metadata={"ge": 0})
     runtime_port: int = field(default=9094, metadata=PORT)

@@ -7,8 +7,12 @@ what is allowed. Allowed ranges live beside each field as ``metadata``.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Literal
+
+from conf.site_policy import SitePolicy
 
 TaskName = Literal["digits", "tabular", "csv"]
 StrategyName = Literal["fedavg", "fedprox", "fedadam", "fedmedian", "krum"]
@@ -148,6 +152,21 @@ class PartitionConfig:
     min_site_rows: int = field(default=10, metadata={"ge": 1})
 
 
+def _simulated(policy: type) -> type:
+    """``policy`` with every field optional and unset (null: derived from the run)."""
+    hints = typing.get_type_hints(policy)
+    fields = [(f.name, hints[f.name] | None, field(default=None, metadata=f.metadata))
+              for f in dataclasses.fields(policy)]
+    return dataclasses.make_dataclass(
+        f"Simulated{policy.__name__}", fields, frozen=True,
+        namespace={"__doc__": "Every simulated site's policy (``simulation.site_policy``): the "
+                              "keys of ``conf.site_policy.SitePolicy``; null derives the value "
+                              "from the run (``simulations.site_policy``)."})
+
+
+SimulatedSitePolicy = _simulated(SitePolicy)
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     """Settings of the Simulation Runtime (Ray backend) and of the simulated data."""
@@ -156,6 +175,7 @@ class SimulationConfig:
     ledger_dir: str | None = None
     cpus_per_site: float = field(default=1.0, metadata=positive())
     verbose: bool = False
+    site_policy: SimulatedSitePolicy = field(default_factory=SimulatedSitePolicy)
 
 
 @dataclass(frozen=True)

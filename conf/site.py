@@ -1,4 +1,5 @@
-"""Site-local settings: facts only the data site decides (data, ledger, budget, δ).
+"""Site-local settings: facts only the data site decides (data, ledger, budget, δ,
+its policy).
 
 They reach the ClientApp by a path the coordinator's run config cannot override: the
 SuperNode's ``--node-config`` in deployment; in simulation a JSON file per partition,
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conf.errors import ConfigError
+from conf.site_policy import POLICY_KEYS, SitePolicy, node_key
+from conf.validate import build
 
 SITE_SETTINGS_ENV = "PRIVFL_SITE_SETTINGS"
 
@@ -27,15 +30,10 @@ class SiteSettings:
     ledger_path: str
     budget: float
     delta: float
-    allow_nonprivate: bool = False
-    allow_reproducible: bool = False
-    allow_nondp_synthetic: bool = False
-    allow_synthetic_statistics: bool = False
     identity_key_path: str | None = None
     roster_path: str | None = None
     task_schema: str | None = None
-    min_noise_multiplier: float = 0.0
-    max_epsilon_per_run: float | None = None
+    policy: SitePolicy = field(default_factory=SitePolicy)
 
     def __post_init__(self) -> None:
         if not self.budget > 0:
@@ -52,7 +50,7 @@ class SiteSettings:
         """Read settings written by :meth:`write`."""
         try:
             raw = json.loads(path.read_text())
-            return cls(**raw)
+            return cls(**{**raw, "policy": SitePolicy(**raw.get("policy", {}))})
         except FileNotFoundError as err:
             raise ConfigError(f"site settings file {path} does not exist") from err
         except (ValueError, TypeError) as err:
@@ -61,13 +59,10 @@ class SiteSettings:
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteSettings:
         """Build from a SuperNode's node config (keys: site, data-path, ledger-path,
-        budget, delta; optional allow-nonprivate, allow-reproducible, for synthetic
-        publication allow-nondp-synthetic (publish a table that is not DP) and
-        allow-synthetic-statistics (report statistics computed on real rows), and for
-        secure aggregation identity-key (the site's Ed25519 key file) and roster (the
-        identity public keys it trusts, by site name); the site's floor: task-schema (the
-        fingerprint of the task schema its data follows, ``conf.task_schema``),
-        min-noise-multiplier and max-epsilon-per-run)."""
+        budget, delta; for secure aggregation identity-key (the site's Ed25519 key file)
+        and roster (the identity public keys it trusts, by site name); task-schema (the
+        fingerprint of the task schema its data follows, ``conf.task_schema``); and the
+        site's policy, ``conf.site_policy.SitePolicy`` in kebab case)."""
         keys = ("site", "data-path", "ledger-path", "budget", "delta")
         missing = [k for k in keys if k not in node_config]
         if missing:
@@ -81,35 +76,28 @@ class SiteSettings:
             ledger_path=str(node_config["ledger-path"]),
             budget=float(node_config["budget"]),
             delta=float(node_config["delta"]),
-            allow_nonprivate=_flag(node_config, "allow-nonprivate"),
-            allow_reproducible=_flag(node_config, "allow-reproducible"),
-            allow_nondp_synthetic=_flag(node_config, "allow-nondp-synthetic"),
-            allow_synthetic_statistics=_flag(node_config, "allow-synthetic-statistics"),
             identity_key_path=_optional(node_config, "identity-key"),
             roster_path=_optional(node_config, "roster"),
             task_schema=_optional(node_config, "task-schema"),
-            min_noise_multiplier=float(node_config.get("min-noise-multiplier", 0.0)),
-            max_epsilon_per_run=_optional_float(node_config, "max-epsilon-per-run"),
+            policy=_policy(node_config),
         )
+
+
+def _policy(node_config: dict) -> SitePolicy:
+    """The policy entries of a node config (TOML values; "true"/"false" text as flags)."""
+    raw = {}
+    for name in POLICY_KEYS:
+        value = node_config.get(node_key(name))
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        if value not in (None, ""):
+            raw[name] = value
+    return build(SitePolicy, raw, "node config", spell=node_key)
 
 
 def _optional(node_config: dict, key: str) -> str | None:
     value = node_config.get(key)
     return None if value in (None, "") else str(value)
-
-
-def _optional_float(node_config: dict, key: str) -> float | None:
-    value = _optional(node_config, key)
-    return None if value is None else float(value)
-
-
-def _flag(node_config: dict, key: str) -> bool:
-    value = node_config.get(key, False)
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "false"):
-        return str(value).lower() == "true"
-    raise ConfigError(f"node config {key}={value!r}: must be true or false")
 
 
 def settings_file(folder: Path, partition_id: int) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from conf.errors import ConfigError
@@ -97,8 +97,10 @@ def _check_synthetic(cfg: ExperimentConfig) -> None:
             "DP-SGD gets what is left); lower synthetic.epsilon or raise privacy.epsilon")
 
 
-def build(cls: type[T], raw: Any, prefix: str) -> T:
-    """Build dataclass ``cls`` from ``raw``, rejecting unknown keys and bad values."""
+def build(cls: type[T], raw: Any, prefix: str,
+          spell: Callable[[str], str] = str) -> T:
+    """Build dataclass ``cls`` from ``raw``, rejecting unknown keys and bad values;
+    ``spell`` gives the name an error uses for a field (the node config's kebab case)."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{prefix or 'config'}={raw!r}: must be a mapping of keys to values")
     hints = typing.get_type_hints(cls)
@@ -110,7 +112,7 @@ def build(cls: type[T], raw: Any, prefix: str) -> T:
         )
     values = {}
     for name, f in fields.items():
-        key = _key(prefix, name)
+        key = _key(prefix, spell(name))
         if name not in raw:
             if not _has_default(f):
                 raise _missing(key)

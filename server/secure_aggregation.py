@@ -83,13 +83,15 @@ class SecureRound:
         server = ServerRound(params, run=str(self.grid.run.run_id), round=self.round)
         ads = self._stage(protocol.ADVERTISE, dict.fromkeys(self.train, b""), params,
                           wire.load_ad)
+        params = server.params = SecAggParams.for_cohort(self.cfg.secagg, len(ads))
         hoods = server.neighbourhoods(ads)
+        cohort = wire.dump_ads(ads)  # every site checks the cohort it is told against these
         sealed = self._stage(protocol.SHARE, {
-            n: wire.dumps({"cohort": len(ads), "neighbours": wire.dump_ads(hood)})
+            n: wire.dumps({"cohort": cohort, "neighbours": sorted(hood)})
             for n, hood in hoods.items()}, params, wire.load_sealed)
         inbox = server.route(sealed)
         masked = self._stage(protocol.MASK, {
-            n: wire.dumps({"cohort": len(ads), "inbox": wire.dump_sealed(box)})
+            n: wire.dumps({"inbox": wire.dump_sealed(box)})
             for n, box in inbox.items()}, params, wire.load_masked, with_model=True)
         arrays = self.template[protocol.ARRAYS]
         length = sum(a.size for a in arrays.to_numpy_ndarrays())

@@ -30,6 +30,7 @@ from server.run_start import (
 )
 from simulations.runtime import run_federation, write_app_dir
 from simulations.site_data import write_site_data
+from simulations.site_policy import simulated_site_policy
 from tasks.partition import local_split
 
 
@@ -62,6 +63,7 @@ def run_simulation(raw: DictConfig) -> dict:
         SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
         identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
                                               settings_dir / "identities")
+    policy = simulated_site_policy(cfg)
     for i, path in enumerate(data.site_files):
         settings = SiteSettings(
             site=f"site-{i}",
@@ -69,14 +71,9 @@ def run_simulation(raw: DictConfig) -> dict:
             ledger_path=str((ledger_dir / f"site-{i}.json").resolve()),
             budget=cfg.privacy.site_budget,
             delta=cfg.privacy.delta,
-            allow_nonprivate=not cfg.privacy.record_level,
-            allow_reproducible=cfg.reproducible,
-            # the experimenter is every simulated site: it opts them in to less privacy
-            # exactly when the run claims no record-level DP (docs/synthetic-federated.md)
-            allow_nondp_synthetic=not cfg.privacy.record_level,
-            allow_synthetic_statistics=not cfg.privacy.record_level,
             identity_key_path=str(identities[f"site-{i}"]) if identities else None,
             roster_path=str(roster) if roster else None,
+            policy=policy,
         )
         if cfg.privacy.record_level:  # what every site would refuse, said before Ray starts
             train_rows, _ = local_split(data.site_rows[i], cfg.task.test_fraction, cfg.seed)

@@ -15,6 +15,7 @@ import yaml
 
 from conf.deploy_schema import SiteConfig
 from conf.errors import ConfigError
+from conf.site_policy import POLICY_KEYS, to_node_config
 from conf.task_schema import load_task_schema, task_schema_digest
 from conf.validate import build
 
@@ -43,13 +44,23 @@ def load_site_config(site: str, overrides: dict[str, Any]) -> SiteConfig:
         raise ConfigError(f"site config {path} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
         raise ConfigError(f"site config {path} is not a mapping of keys to values")
-    cfg = build(SiteConfig, {**raw, **overrides}, "")
+    cfg = build(SiteConfig, _nest_policy({**raw, **overrides}, path), "")
     folder = path.parent.resolve()
     resolved = {key: str((folder / value).resolve()) for key in PATH_KEYS
                 if (value := getattr(cfg, key)) is not None}
     if not Path(cfg.task).is_absolute() and cfg.task.endswith((".yaml", ".yml")):
         resolved["task"] = str((folder / cfg.task).resolve())
     return dataclasses.replace(cfg, **resolved)
+
+
+def _nest_policy(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The file's top-level policy keys gathered under ``policy`` (the schema's field)."""
+    if "policy" in raw:
+        raise ConfigError(f"site config {path}: policy: unknown key; write the policy's keys "
+                          f"({', '.join(POLICY_KEYS)}) at the top level of the file")
+    policy = {key: raw[key] for key in POLICY_KEYS if key in raw}
+    rest = {key: value for key, value in raw.items() if key not in POLICY_KEYS}
+    return {**rest, "policy": policy}
 
 
 def check_site_files(cfg: SiteConfig) -> None:
@@ -82,14 +93,9 @@ def node_config(cfg: SiteConfig) -> dict[str, str | float | bool]:
         "budget": cfg.budget,
         "delta": cfg.delta,
         "task-schema": task_schema_digest(schema),
-        "min-noise-multiplier": cfg.min_noise_multiplier,
-        "max-epsilon-per-run": cfg.max_epsilon_per_run,
         "identity-key": cfg.identity_key,
         "roster": cfg.roster,
-        "allow-nonprivate": cfg.allow_nonprivate,
-        "allow-reproducible": cfg.allow_reproducible,
-        "allow-nondp-synthetic": cfg.allow_nondp_synthetic,
-        "allow-synthetic-statistics": cfg.allow_synthetic_statistics,
+        **to_node_config(cfg.policy),
     }
     return {key: value for key, value in values.items() if value is not None}
 
@@ -99,7 +105,7 @@ def format_node_config(values: dict[str, str | float | bool]) -> str:
     def toml(value: str | float | bool) -> str:
         if isinstance(value, bool):
             return str(value).lower()
-        if isinstance(value, float):
+        if isinstance(value, int | float):
             return repr(value)
         if '"' in value or "\\" in value:
             raise ConfigError(f"node config value {value!r}: quotes and backslashes are not "

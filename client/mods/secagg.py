@@ -4,8 +4,9 @@ A train message whose config names a ``secagg-stage`` is one stage of the protoc
 (``privacy.secagg.site``); only the ``mask`` stage runs the train handler, then turns
 its update into a masked, quantised vector (with site-level DP, the update is first
 clipped to ``privacy.client.clipping_norm`` and weighted like every other site's).
-The round's secrets stay in the node's context state and never leave the site except
-as encrypted shares.
+The round's secrets stay in the node's context state until the round is unmasked or
+abandoned, and never leave the site except as encrypted shares. Which stage may come
+next is the site-policy mod's check (``client.mods.site_policy``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable
 
-from client.site import load_site_settings
-from client.site_policy import check_run_allowed
+from client.message_scope import current
+from client.site_policy import check_cohort_floor
 from conf import protocol
-from conf.run_config import from_run_config
 from privacy.secagg import train_sums, wire
 from privacy.secagg.errors import SecAggError
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import load_identity, load_roster
-from privacy.secagg.site import SiteRound, advertise, mask_input, share_keys, unmask
+from privacy.secagg.site import (
+    SiteRound,
+    advertise,
+    mask_input,
+    share_keys,
+    unmask,
+    verify_cohort,
+)
 from privacy.vectors import clip_l2, flatten
 
 STATE = "secagg-state"
@@ -33,18 +40,34 @@ Stage = Callable[[Message, Context, ClientAppCallable], Message]
 
 
 def secagg_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    """Run the SecAgg+ stage the message asks for; pass anything else through."""
+    """Run the SecAgg+ stage the message asks for; pass anything else through.
+
+    The round's secrets leave the node state when it is unmasked or abandoned: a stage
+    that fails or refuses, and any message that is not one of its stages, ends it."""
     config = msg.content.config_records.get(protocol.CONFIG)
     if msg.metadata.message_type != MessageType.TRAIN or not config or \
             protocol.SECAGG_STAGE not in config:
+        wipe(context)
         return call_next(msg, context)
-    return STAGES[str(config[protocol.SECAGG_STAGE])](msg, context, call_next)
+    stage = str(config[protocol.SECAGG_STAGE])
+    try:
+        reply = STAGES[stage](msg, context, call_next)
+    except BaseException:
+        wipe(context)
+        raise
+    if stage == protocol.UNMASK or reply.has_error() or not _is_ok(reply):
+        wipe(context)
+    return reply
+
+
+def wipe(context: Context) -> None:
+    """Forget the round's keys and seed (a no-op when no round is open)."""
+    if STATE in context.state:
+        del context.state[STATE]
 
 
 def _advertise(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
-    check_run_allowed(cfg, settings)
+    settings = current().settings
     ad, state = advertise(run=str(context.run_id), server_round=_round(msg),
                           node=context.node_id, site=settings.site,
                           identity=load_identity(settings.identity_key_path))
@@ -53,20 +76,24 @@ def _advertise(msg: Message, context: Context, call_next: ClientAppCallable) -> 
 
 
 def _share(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    cfg = from_run_config(context.run_config)
-    settings = load_site_settings(context)
+    """Verify the cohort, derive k and t from its size, check the site's floor, share."""
+    scope = current()
     payload = wire.loads(_payload(msg))
-    cohort = int(payload["cohort"])
-    sealed, state = share_keys(_load(context, msg), SecAggParams.for_cohort(cfg.secagg, cohort),
-                               wire.load_ads(payload["neighbours"]), cohort,
-                               load_roster(settings.roster_path))
+    state = _load(context, msg)
+    cohort = verify_cohort(state, wire.load_ads(payload["cohort"]),
+                           load_roster(scope.settings.roster_path))
+    params = SecAggParams.for_cohort(scope.cfg.secagg, len(cohort))
+    check_cohort_floor(scope.settings, len(cohort), params.threshold)
+    neighbours = [int(node) for node in payload["neighbours"]]
+    sealed, state = share_keys(state, params, cohort, neighbours)
     _save(context, state)
     return _reply(msg, state.site, wire.dump_sealed(sealed))
 
 
 def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
-    cfg = from_run_config(context.run_config)
+    cfg = current().cfg
     payload = wire.loads(_payload(msg))
+    state = _load(context, msg)
     trained = call_next(msg, context)
     site = trained.content.config_records.get(protocol.SITE) if not trained.has_error() else None
     if site is None or site[protocol.STATUS] != protocol.OK:
@@ -80,11 +107,9 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
         weight = min(int(trained.content[protocol.METRICS][protocol.NUM_EXAMPLES]),
                      cfg.secagg.max_weight)
     values = update * (weight / cfg.secagg.max_weight)
-    cohort = int(payload["cohort"])
-    params = SecAggParams.for_cohort(cfg.secagg, cohort)
-    masked, state = mask_input(_load(context, msg), params, values,
-                               wire.load_sealed(payload["inbox"]),
-                               exact=[weight, *_train_facts(trained, params, cohort)])
+    params = SecAggParams.for_cohort(cfg.secagg, state.cohort)
+    masked, state = mask_input(state, params, values, wire.load_sealed(payload["inbox"]),
+                               exact=[weight, *_train_facts(trained, params, state.cohort)])
     _save(context, state)
     payload = wire.dump_masked(masked, params.modulus_bits)
     content = RecordDict({protocol.SITE: site,
@@ -123,6 +148,11 @@ def _round(msg: Message) -> int:
 
 def _payload(msg: Message) -> bytes:
     return msg.content[protocol.SECAGG][protocol.PAYLOAD]
+
+
+def _is_ok(reply: Message) -> bool:
+    site = reply.content.config_records.get(protocol.SITE)
+    return site is not None and site.get(protocol.STATUS) == protocol.OK
 
 
 def _reply(msg: Message, site: str, payload: bytes) -> Message:

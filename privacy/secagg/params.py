@@ -55,11 +55,13 @@ class SecAggParams:
     @classmethod
     def for_cohort(cls, cfg: SecAggConfig, cohort: int) -> SecAggParams:
         """The parameters for a round of ``cohort`` sites; 0 in the config means derived:
-        k = ``default_neighbours(cohort)``, t = k // 2 + 1, min_cohort = t."""
+        k = ``default_neighbours(cohort)``, t = k // 2 + 1, min_cohort = t. An odd k is
+        rounded up, as the graph does (``graph.neighbour_graph``), and capped at the
+        complete graph, so k is the most neighbours any site gets."""
         if cohort < 3:
             raise CohortTooSmallError(f"secure aggregation needs at least 3 sites per round, "
                                       f"got {cohort}")
-        k = min(cfg.neighbours or default_neighbours(cohort), cohort - 1)
+        k = min(_even(cfg.neighbours or default_neighbours(cohort)), cohort - 1)
         t = cfg.threshold or k // 2 + 1
         params = cls(neighbours=k, threshold=t, clipping_range=cfg.clipping_range,
                      quantization_bits=cfg.quantization_bits, modulus_bits=cfg.modulus_bits,
@@ -76,3 +78,7 @@ class SecAggParams:
         """ConfigError if the modulus cannot hold the sum of ``sites`` inputs."""
         check_capacity(
             Quantizer(self.clipping_range, self.quantization_bits, self.modulus_bits), sites)
+
+
+def _even(k: int) -> int:
+    return k + k % 2

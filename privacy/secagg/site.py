@@ -61,6 +61,7 @@ class SiteRound:
     cipher_private: bytes
     mask_private: bytes
     self_seed: bytes
+    cohort: int = 0  # sites whose signed advertisements this site verified
     neighbours: dict[int, Advertisement] = field(default_factory=dict)
     aead_keys: dict[int, bytes] = field(default_factory=dict)  # per neighbour, for shares
     received: dict[int, bytes] = field(default_factory=dict)
@@ -96,44 +97,77 @@ def advertise(*, run: str, server_round: int, node: int, site: str,
     return ad, state
 
 
-def share_keys(state: SiteRound, params: SecAggParams, neighbours: Mapping[int, Advertisement],
-               cohort: int, trusted: Mapping[str, bytes]) -> tuple[dict[int, bytes], SiteRound]:
-    """Stage 2: verify the neighbours' keys, share the seed and mask key among them.
+def verify_cohort(state: SiteRound, ads: Mapping[int, Advertisement],
+                  trusted: Mapping[str, bytes]) -> dict[int, Advertisement]:
+    """Stage 2, first: the round's cohort as this site can verify it.
 
-    ``cohort`` is the number of sites the server says advertised this round; ``trusted``
-    maps site names to identity public keys the site got outside the coordinator's reach
-    (the deployment CA, or the simulation launcher), so a coordinator cannot sign keys of
-    its own under a site's name.
+    ``ads`` are every advertisement the coordinator says it received this round;
+    ``trusted`` maps site names to identity public keys the site got outside the
+    coordinator's reach (the deployment CA, or the simulation launcher). Each must be
+    signed for this run and round by a distinct trusted site, and the site's own must be
+    among them unchanged, so the cohort size the site derives k and t from is one the
+    coordinator cannot inflate with keys of its own.
     """
-    if cohort < params.min_cohort:
-        raise CohortTooSmallError(
-            f"site {state.site}: only {cohort} site(s) in this round's cohort, below "
-            f"secagg.min_cohort={params.min_cohort}; refusing to take part")
-    if len(neighbours) < params.threshold:
-        raise CohortTooSmallError(
-            f"site {state.site}: {len(neighbours)} neighbour(s), fewer than "
-            f"secagg.threshold={params.threshold}; its secrets could not be reconstructed")
-    for node, ad in neighbours.items():
-        if node != ad.node or node == state.node:
+    sites: set[str] = set()
+    for node, ad in ads.items():
+        if node != ad.node:
             raise SecAggError(f"site {state.site}: advertisement for node {node} is misrouted")
         if trusted.get(ad.site) != ad.identity_public:
             raise ForgedKeyError(
-                f"site {state.site}: neighbour {ad.site!r} (node {node}) advertised an identity "
-                "key that is not the one this site trusts for it; refusing to take part")
+                f"site {state.site}: {ad.site!r} (node {node}) advertised an identity key that "
+                "is not the one this site trusts for it; refusing to take part")
         verify_advertisement(ad.identity_public, ad.signature, site=ad.site, node=ad.node,
                              run=state.run, round=state.round, cipher_public=ad.cipher_public,
                              mask_public=ad.mask_public)
-    order = sorted(neighbours)
+        if ad.site in sites:
+            raise SecAggError(f"site {state.site}: {ad.site!r} advertised twice in one round "
+                              "(under two nodes); refusing to take part")
+        sites.add(ad.site)
+    own = ads.get(state.node)
+    if own is None or (own.cipher_public, own.mask_public) != _own_public_keys(state):
+        raise SecAggError(f"site {state.site}: its own advertisement is missing from the "
+                          "cohort or altered; refusing to take part")
+    return dict(ads)
+
+
+def share_keys(state: SiteRound, params: SecAggParams, cohort: Mapping[int, Advertisement],
+               neighbours: Sequence[int]) -> tuple[dict[int, bytes], SiteRound]:
+    """Stage 2: share the seed and mask key among the neighbours the coordinator chose.
+
+    ``cohort`` is the verified cohort (:func:`verify_cohort`) and ``params`` the
+    parameters the site derived from its size. The neighbours must be at most k distinct
+    members of the cohort and at least t: with t above k/2 no split of them can hand the
+    coordinator t shares of both secrets.
+    """
+    if len(cohort) < params.min_cohort:
+        raise CohortTooSmallError(
+            f"site {state.site}: only {len(cohort)} site(s) in this round's verified cohort, "
+            f"below secagg.min_cohort={params.min_cohort}; refusing to take part")
+    chosen = set(neighbours)
+    if len(chosen) != len(neighbours) or state.node in chosen or not chosen <= set(cohort):
+        raise SecAggError(f"site {state.site}: its neighbours must be distinct other members "
+                          "of the verified cohort; refusing to take part")
+    if len(chosen) > params.neighbours:
+        raise SecAggError(
+            f"site {state.site}: {len(chosen)} neighbours, more than k={params.neighbours} "
+            f"for a cohort of {len(cohort)} (with t={params.threshold}, more than k "
+            "neighbours could hand the coordinator both of its secrets); refusing")
+    if len(chosen) < params.threshold:
+        raise CohortTooSmallError(
+            f"site {state.site}: {len(chosen)} neighbour(s), fewer than "
+            f"t={params.threshold}; its secrets could not be reconstructed")
+    order = sorted(chosen)
     seed_shares = shamir.split(state.self_seed, params.threshold, len(order))
     key_shares = shamir.split(state.mask_private, params.threshold, len(order))
     cipher = KeyPair.from_private_bytes(state.cipher_private)
-    keys = {node: _share_key(cipher, neighbours[node], state, node) for node in order}
+    keys = {node: _share_key(cipher, cohort[node], state, node) for node in order}
     sealed = {}
     for node, seed_share, key_share in zip(order, seed_shares, key_shares, strict=True):
         plaintext = seed_share.to_bytes() + key_share.to_bytes()
         sealed[node] = aead.seal(keys[node], plaintext, sender=state.node, receiver=node,
                                  run=state.run, round=state.round, stage=SHARE_STAGE)
-    return sealed, replace(state, neighbours=dict(neighbours), aead_keys=keys)
+    return sealed, replace(state, cohort=len(cohort),
+                           neighbours={node: cohort[node] for node in order}, aead_keys=keys)
 
 
 def mask_input(state: SiteRound, params: SecAggParams, values: np.ndarray,
@@ -205,6 +239,11 @@ def pairwise_seed(mask_private: bytes, peer: Advertisement, run: str, server_rou
     shared = agree(KeyPair.from_private_bytes(mask_private), peer.mask_public)
     return derive_key(shared, purpose=PAIRWISE_MASK,
                       context=_pair_context(run, server_round, node, peer.node))
+
+
+def _own_public_keys(state: SiteRound) -> tuple[bytes, bytes]:
+    return (KeyPair.from_private_bytes(state.cipher_private).public_bytes,
+            KeyPair.from_private_bytes(state.mask_private).public_bytes)
 
 
 def _share_key(cipher: KeyPair, peer: Advertisement, state: SiteRound, node: int) -> bytes:

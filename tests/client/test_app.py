@@ -28,6 +28,7 @@ def test_round_that_would_exceed_the_budget_is_refused(make_config, tmp_path: Pa
     reply says why, and nothing more is charged."""
     fed = build_federation(make_config("sites=3", "rounds=2"), tmp_path)
     context = fed.grid.contexts[node_id(0)]
+    assert fed.preflight(0)[protocol.STATUS] == protocol.OK
     ledger = Ledger.open(fed.ledger(0), site="site-0", delta=1e-5, accountant="rdp",
                          budget=10.0)
     ledger.charge(DpSgdEvent(run_id="other", round=1, noise_multiplier=0.89, sample_rate=0.1,
@@ -85,6 +86,7 @@ def test_budget_in_the_run_config_does_not_reach_the_site(make_config, tmp_path:
     fed = build_federation(make_config("sites=3", "rounds=1"), tmp_path)
     context = fed.grid.contexts[node_id(0)]
     context.run_config = {**context.run_config, "privacy.site_budget": 0.01}
+    assert fed.preflight(0)[protocol.STATUS] == protocol.OK
     arrays = ArrayRecord(get_task(fed.cfg.task).build_model().state_dict())
     msg = _train_message(arrays, 1)
     msg.metadata.__dict__["_message_id"] = "m4"

@@ -42,7 +42,7 @@ def test_node_config_round_trips_through_flowers_parser(tmp_path: Path) -> None:
     assert settings.data_path == str(tmp_path / "data" / "rows.csv")
     assert settings.ledger_path == str(tmp_path / "ledger" / "l.json")
     assert (settings.budget, settings.delta) == (8.0, 1e-6)
-    assert (settings.min_noise_multiplier, settings.max_epsilon_per_run) == (0.8, 2.0)
+    assert (settings.policy.min_noise_multiplier, settings.policy.max_epsilon_per_run) == (0.8, 2.0)
     assert settings.task_schema == node_config(cfg)["task-schema"]
     assert command[3] == expected_app_digest()  # the app the privfl installed here builds
     assert "--insecure" not in command

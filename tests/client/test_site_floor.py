@@ -11,6 +11,7 @@ import pytest
 from client.dp_plan import plan_dp
 from client.site_policy import SitePolicyError
 from conf.site import SiteSettings
+from conf.site_policy import SitePolicy
 from conf.task_schema import load_task_schema, task_schema_digest
 from tests.support.federation import build_federation
 
@@ -54,6 +55,6 @@ def test_the_floor_compares_the_sites_own_calibrated_noise(make_config) -> None:
     settings = SiteSettings(site="a", data_path="-", ledger_path="-", budget=10, delta=1e-5)
     sigma = plan_dp(cfg, settings, 400).noise_multiplier
     strict = SiteSettings(site="a", data_path="-", ledger_path="-", budget=10, delta=1e-5,
-                          min_noise_multiplier=sigma * 1.01)
+                          policy=SitePolicy(min_noise_multiplier=sigma * 1.01))
     with pytest.raises(SitePolicyError, match=f"give {sigma:.3f}"):
         plan_dp(cfg, strict, 400)

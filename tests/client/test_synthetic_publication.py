@@ -58,7 +58,10 @@ def _site(reply: Message) -> ConfigRecord:
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory) -> Federation:
     root = tmp_path_factory.mktemp("synth-site")
-    return build_federation(_config(root), root)
+    fed = build_federation(_config(root), root)
+    for site in range(fed.cfg.sites):
+        assert fed.preflight(site)[protocol.STATUS] == protocol.OK
+    return fed
 
 
 def test_published_table_leaves_with_a_report_and_a_released_charge(fed: Federation) -> None:
@@ -144,6 +147,7 @@ def test_too_few_rows_refuses_publication(tmp_path: Path) -> None:
     small = tmp_path / "small.csv"
     pd.read_csv(tmp_path / "churn.csv").head(150).to_csv(small, index=False)
     fed = build_federation(cfg, tmp_path, node_overrides={0: {"data-path": str(small)}})
+    assert fed.preflight(0)[protocol.STATUS] == protocol.OK
     site = _site(_ask(fed, 0))
     assert (site[protocol.STATUS], site[protocol.KIND]) == (protocol.REFUSED, "SynthDataError")
     assert "needs at least 200" in site[protocol.REASON]
@@ -161,6 +165,7 @@ def test_nondp_table_that_fails_the_release_gate_is_not_sent(tmp_path: Path) -> 
     table.to_csv(few, index=False)
     fed = build_federation(cfg, tmp_path, node_overrides={
         0: {"data-path": str(few), "allow-nondp-synthetic": True}})
+    assert fed.preflight(0)[protocol.STATUS] == protocol.OK
     site = _site(_ask(fed, 0))
     assert (site[protocol.STATUS], site[protocol.KIND]) == (protocol.REFUSED,
                                                             "SyntheticGateError")

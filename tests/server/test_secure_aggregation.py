@@ -281,7 +281,8 @@ def test_an_unmask_request_for_both_secrets_of_a_site_is_refused(make_config,
                              tmp_path / "plain")
     plain.run()
     assert _same(_model(plain.run_dir), _model(fed.run_dir))
-    # a site that gave SENDER's seed share refuses a later request for its mask-key share
+    # a site that gave SENDER's seed share refuses a later request for its mask-key share:
+    # its round is over (each stage runs once) and its secrets are gone
     honest = node_id(0)
     shares = wire.load_shares(_sent(_replies(fed, honest, "train/unmask")[0]))
     assert shares[SENDER][0] == SELF_MASK
@@ -291,8 +292,11 @@ def test_an_unmask_request_for_both_secrets_of_a_site_is_refused(make_config,
             UnmaskRequest(survivors=(), dropped=(SENDER,)))}),
     }), dst_node_id=honest, message_type=MessageType.TRAIN)
     [late] = fed.grid.send_and_receive([again])
-    assert late.content[protocol.SITE][protocol.KIND] == "UnmaskRefusedError"
+    assert late.content[protocol.SITE][protocol.KIND] == "OutOfOrderError"
+    assert "stage 'unmask' of round 1 while at round 1 after its unmask stage" in \
+        late.content[protocol.SITE][protocol.REASON]
     assert protocol.SECAGG not in late.content.config_records
+    assert "secagg-state" not in fed.grid.contexts[honest].state
 
 
 def test_a_whole_secure_round_uses_no_insecure_randomness(make_config, tmp_path: Path,

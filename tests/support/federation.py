@@ -7,14 +7,17 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from flwr.app import Context, RecordDict
+from flwr.app import ConfigRecord, Context, Message, RecordDict
 
 from client.app import app as client_app
+from conf import protocol
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
+from conf.site_policy import to_node_config
 from privacy.secagg.roster import write_identities
 from server.app import app as server_app
 from simulations.site_data import write_site_data
+from simulations.site_policy import simulated_site_policy
 from tests.support.inprocess_grid import InProcessGrid
 
 FIRST_NODE = 1000
@@ -37,6 +40,18 @@ class Federation:
 
     def ledger(self, site: int) -> Path:
         return self.ledger_dir / f"site-{site}.json"
+
+    def send(self, site: int, message_type: str, content: RecordDict | None = None
+             ) -> Message:
+        """Hand one message from the coordinator straight to site ``site``'s ClientApp."""
+        msg = Message(content or RecordDict({protocol.CONFIG: ConfigRecord({})}),
+                      dst_node_id=node_id(site), message_type=message_type)
+        msg.metadata.__dict__["_message_id"] = secrets.token_hex(8)
+        return client_app(msg, self.grid.contexts[node_id(site)])
+
+    def preflight(self, site: int) -> ConfigRecord:
+        """Send site ``site`` this run's preflight; its site record."""
+        return self.send(site, f"query.{protocol.PREFLIGHT}").content[protocol.SITE]
 
 
 def node_id(site: int) -> int:
@@ -64,10 +79,7 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
             "ledger-path": str(ledger_dir / f"site-{i}.json"),
             "budget": budgets.get(i, cfg.privacy.site_budget),
             "delta": cfg.privacy.delta,
-            "allow-nonprivate": not cfg.privacy.record_level,
-            "allow-reproducible": cfg.reproducible,
-            "allow-nondp-synthetic": not cfg.privacy.record_level,
-            "allow-synthetic-statistics": not cfg.privacy.record_level,
+            **to_node_config(simulated_site_policy(cfg)),
             "identity-key": str(identities[f"site-{i}"]),
             "roster": str(roster),
             **(node_overrides or {}).get(i, {}),

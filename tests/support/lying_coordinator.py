@@ -10,8 +10,9 @@ advertisement, an unmask request for both secrets of one site.
 
 Stage payloads, by destination node:
 
-* ``share``: ``{"cohort": n, "neighbours": dump_ads({node: Advertisement})}``
-* ``mask``: ``{"cohort": n, "inbox": dump_sealed({sender: sealed share})}``
+* ``share``: ``{"cohort": dump_ads({node: Advertisement}), "neighbours": [node, ...]}``
+  (every advertisement of the round, and the receiver's neighbours)
+* ``mask``: ``{"inbox": dump_sealed({sender: sealed share})}``
 * ``unmask``: ``dump_request(UnmaskRequest(survivors, dropped))``
 """
 
@@ -41,14 +42,24 @@ def with_inbox(payload: bytes, box: dict[int, bytes]) -> bytes:
     return wire.dumps({**raw, "inbox": wire.dump_sealed(box)})
 
 
-def neighbours(payload: bytes) -> dict[int, Advertisement]:
-    """The key advertisements, by node, in a share-stage payload."""
-    return wire.load_ads(wire.loads(payload)["neighbours"])
+def cohort(payload: bytes) -> dict[int, Advertisement]:
+    """The round's key advertisements, by node, in a share-stage payload."""
+    return wire.load_ads(wire.loads(payload)["cohort"])
 
 
-def with_neighbours(payload: bytes, ads: dict[int, Advertisement]) -> bytes:
+def with_cohort(payload: bytes, ads: dict[int, Advertisement]) -> bytes:
     raw = wire.loads(payload)
-    return wire.dumps({**raw, "neighbours": wire.dump_ads(ads)})
+    return wire.dumps({**raw, "cohort": wire.dump_ads(ads)})
+
+
+def neighbour_ids(payload: bytes) -> list[int]:
+    """The receiver's neighbours in a share-stage payload."""
+    return [int(node) for node in wire.loads(payload)["neighbours"]]
+
+
+def with_neighbour_ids(payload: bytes, nodes: list[int]) -> bytes:
+    raw = wire.loads(payload)
+    return wire.dumps({**raw, "neighbours": sorted(nodes)})
 
 
 def _at(stage: str, receiver: int, edit: Callable[[int, dict[int, bytes]], bytes]
@@ -123,7 +134,7 @@ def forge_ad(how: str, sender: int, receiver: int, other: int, run: str) -> Rewr
     kept: dict[int, Advertisement] = {}
 
     def edit(round_: int, payloads: dict[int, bytes]) -> bytes:
-        ads = neighbours(payloads[receiver])
+        ads = cohort(payloads[receiver])
         real, twin = ads[sender], ads[other]
         cipher, mask = KeyPair.generate(), KeyPair.generate()
         if how == "own-keys":
@@ -151,7 +162,7 @@ def forge_ad(how: str, sender: int, receiver: int, other: int, run: str) -> Rewr
         else:
             raise ValueError(how)
         assert forged != real
-        return with_neighbours(payloads[receiver], {**ads, sender: forged})
+        return with_cohort(payloads[receiver], {**ads, sender: forged})
 
     return _at(protocol.SHARE, receiver, edit)
 
@@ -167,8 +178,8 @@ def forge_every_ad() -> Rewrite:
         for node, payload in payloads.items():
             ads = {n: dataclasses.replace(ad, cipher_public=KeyPair.generate().public_bytes,
                                           mask_public=KeyPair.generate().public_bytes)
-                   for n, ad in neighbours(payload).items()}
-            out[node] = with_neighbours(payload, ads)
+                   for n, ad in cohort(payload).items() if n != node}
+            out[node] = with_cohort(payload, {**ads, node: cohort(payload)[node]})
         return out
 
     return rewrite

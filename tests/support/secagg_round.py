@@ -16,14 +16,22 @@ from privacy.secagg import wire
 from privacy.secagg.identity import IdentityKey
 from privacy.secagg.params import SecAggParams
 from privacy.secagg.server import ServerRound
-from privacy.secagg.site import SiteRound, advertise, mask_input, share_keys, unmask
+from privacy.secagg.site import (
+    SiteRound,
+    advertise,
+    mask_input,
+    share_keys,
+    unmask,
+    verify_cohort,
+)
 
 STAGES = ("advertise", "share", "mask", "unmask")
 
 
 def params(sites: int, **overrides) -> SecAggParams:
     """Small, valid parameters for ``sites`` sites."""
-    k = min(sites - 1, overrides.pop("neighbours", max(2, sites - 1)))
+    k = overrides.pop("neighbours", max(2, sites - 1))
+    k = min(sites - 1, k + k % 2)  # as SecAggParams.for_cohort and the graph round it
     values = {"neighbours": k, "threshold": max(1, k // 2 + 1), "clipping_range": 1.0,
               "quantization_bits": 16, "modulus_bits": 32, "stage_timeout": 10.0}
     values.update(overrides)
@@ -60,8 +68,9 @@ def run_round(values: Mapping[int, np.ndarray], p: SecAggParams, *,
     hoods = server.neighbourhoods(ads)
     sealed = {}
     for node in (n for n in alive("share") if n in hoods):
-        sealed[node], state = share_keys(SiteRound.from_bytes(states[node]), p, hoods[node],
-                                         cohort=len(ads), trusted=trusted)
+        state = SiteRound.from_bytes(states[node])
+        verified = verify_cohort(state, ads, trusted)
+        sealed[node], state = share_keys(state, p, verified, sorted(hoods[node]))
         states[node] = state.to_bytes()
         for receiver in list(sealed[node]):
             if (node, receiver) in tamper:

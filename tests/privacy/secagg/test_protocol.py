@@ -20,6 +20,7 @@ from privacy.secagg.site import (
     mask_input,
     share_keys,
     unmask,
+    verify_cohort,
 )
 from tests.support.insecure_rng import forbid_insecure_rng
 from tests.support.secagg_round import params, run_round
@@ -79,8 +80,8 @@ def test_unmask_request_for_both_secrets_of_one_site_is_refused() -> None:
     hoods = server.neighbourhoods(ads)
     sealed = {}
     for node in ads:
-        sealed[node], states[node] = share_keys(states[node], p, hoods[node], cohort=3,
-                                                trusted=trusted)
+        cohort = verify_cohort(states[node], ads, trusted)
+        sealed[node], states[node] = share_keys(states[node], p, cohort, sorted(hoods[node]))
     inbox = server.route(sealed)
     _, state = mask_input(states[1], p, np.zeros(4), inbox[1])
     with pytest.raises(UnmaskRefusedError, match=r"both secrets of node\(s\) \[2\]"):
@@ -101,9 +102,9 @@ def test_forged_key_advertisement_is_detected() -> None:
     swapped = dataclasses.replace(ads[2], cipher_public=mallory.cipher_public,
                                   mask_public=mallory.mask_public)
     with pytest.raises(ForgedKeyError):
-        share_keys(states[1], p, {2: swapped, 3: ads[3]}, cohort=3, trusted=trusted)
+        verify_cohort(states[1], {**ads, 2: swapped}, trusted)
     with pytest.raises(ForgedKeyError, match="not the one this site trusts"):
-        share_keys(states[1], p, {2: mallory, 3: ads[3]}, cohort=3, trusted=trusted)
+        verify_cohort(states[1], {**ads, 2: mallory}, trusted)
 
 
 def _advertise_three():
@@ -117,11 +118,11 @@ def _advertise_three():
 
 
 def test_site_refuses_a_cohort_below_its_minimum() -> None:
-    p = params(5, neighbours=3, threshold=2, min_cohort=4)
-    _, state = advertise(run="r", server_round=1, node=1, site="s1",
-                         identity=IdentityKey.generate())
+    p = params(5, neighbours=2, threshold=2, min_cohort=4)
+    ads, states, trusted = _advertise_three()
+    cohort = verify_cohort(states[1], ads, trusted)
     with pytest.raises(CohortTooSmallError, match=r"secagg\.min_cohort=4"):
-        share_keys(state, p, {}, cohort=3, trusted={})
+        share_keys(states[1], p, cohort, [2, 3])
 
 
 @pytest.mark.parametrize("bad", [np.array([0.1, np.nan]), np.array([0.1, 1.5])])
