@@ -19,8 +19,8 @@ from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
 from privacy.accountants import calibrate_noise_multiplier_after, quiet_largest_alpha
 from privacy.dpsgd import sample_rate, steps_per_epoch
-from privacy.errors import DeltaTooLargeError
 from privacy.events import DpSgdEvent, GaussianEvent, PrivacyEvent
+from privacy.release import check_delta
 
 SYNTHESIS_ROUND = 0
 """The ledger round of a run's synthetic-data release (before round 1)."""
@@ -103,12 +103,7 @@ def check_plan_inputs(cfg: ExperimentConfig, settings: SiteSettings, rows: int
 
 def check_delta_for_rows(settings: SiteSettings, rows: int) -> None:
     """DeltaTooLargeError unless the site's δ is below 1/(its training rows)."""
-    if settings.delta >= 1 / rows:
-        raise DeltaTooLargeError(
-            f"site {settings.site}: delta={settings.delta:g} is not below 1/(its {rows} "
-            f"training records) = {1 / rows:.3g}; set a smaller delta for this site "
-            "(privacy.delta in simulation)"
-        )
+    check_delta(settings.site, settings.delta, rows, "delta")
 
 
 def _synthesis_event(run_id: str, sigma: float) -> GaussianEvent:

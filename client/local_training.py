@@ -16,9 +16,9 @@ from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
 from privacy.dpsgd import debug_seed, make_private, noise_generator
-from privacy.errors import RoundAlreadyReleasedError
 from privacy.events import DpSgdEvent
 from privacy.ledger import Ledger
+from privacy.release import Release
 from tasks.registry import get_task
 from tasks.training import TrainStats, proximal_pull, train_epochs
 
@@ -83,12 +83,12 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
     plan = plan_dp(cfg, settings, len(data.train))
     event = plan.event(run_id, server_round)
     ledger = open_ledger(cfg, settings)
-    ledger.check_affordable(plan.run_events(run_id))  # this round and the rest still fit
-    if not ledger.charge(event) and ledger.is_released(event):  # write-ahead charge
-        raise RoundAlreadyReleasedError(
-            f"site {settings.site} already sent its update for round {server_round} of run "
-            f"{run_id}; training it again would release a second update for one charge"
-        )
+    release = Release.charge(
+        ledger, event, planned=plan.run_events(run_id),
+        max_run_epsilon=settings.policy.max_epsilon_per_run,
+        already=f"site {settings.site} already sent its update for round {server_round} of "
+                f"run {run_id}; training it again would release a second update for one "
+                "charge")
     private = make_private(
         model,
         optimizer,
@@ -103,7 +103,7 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
     stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,
                          cfg.local_epochs, _chain(private.meter.after_step, after_step))
     model = private.close()
-    ledger.mark_released(event)
+    release.released()
     report = SitePrivacyReport(
         site=settings.site,
         mechanism="dp_sgd",

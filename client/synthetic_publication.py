@@ -37,7 +37,7 @@ from conf.schema import ExperimentConfig, FeatureSpec
 from conf.site import SiteSettings
 from conf.synth_schema import ChecksConfig, GateConfig, SynthesizerConfig
 from privacy.accountants import quiet_largest_alpha
-from privacy.errors import RoundAlreadyReleasedError
+from privacy.release import Release
 from synthetic.dp.accounting import mst_event, mst_rho
 from synthetic.dp.domain import OTHER
 from synthetic.errors import SynthDataError
@@ -118,11 +118,11 @@ def _dp_mst(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFrame,
     with quiet_largest_alpha():
         ledger = open_ledger(cfg, settings)
         event = mst_event(run_id, syn.epsilon, settings.delta, accountant=ledger.accountant)
-        ledger.check_affordable(planned_events(cfg, settings, len(real), run_id))
-        if not ledger.charge(event) and ledger.is_released(event):
-            raise RoundAlreadyReleasedError(
-                f"site {settings.site} already published its synthetic table for run {run_id}; "
-                "fitting again would release a second table for one charge")
+        release = Release.charge(
+            ledger, event, planned=planned_events(cfg, settings, len(real), run_id),
+            max_run_epsilon=settings.policy.max_epsilon_per_run,
+            already=f"site {settings.site} already published its synthetic table for run "
+                    f"{run_id}; fitting again would release a second table for one charge")
         rho = mst_rho(syn.epsilon, settings.delta)
     synthesizer = MstSynthesizer(
         # the task's encoding refuses missing values and undeclared levels: complete
@@ -158,7 +158,7 @@ def _dp_mst(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFrame,
     metadata = declared_only(columns, OTHER)
     report = _report(cfg, settings, table, columns, accounting, timer,
                      lambda: {"quality": _quality(real, table, metadata, timer)})
-    return Publication(table, report, lambda: ledger.mark_released(event))
+    return Publication(table, report, release.released)
 
 
 def _gated_copula(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFrame,

@@ -135,6 +135,11 @@ class Ledger:
         """ε of the charges of run ``run_id`` alone."""
         return self._epsilon(e for e in self.events if e.run_id == run_id)
 
+    def run_epsilon_with(self, run_id: str, extra_events: Iterable[PrivacyEvent]) -> float:
+        """ε of run ``run_id`` after charging ``extra_events`` (its events among them)."""
+        new = [e for e in _new_events(self.events, extra_events) if e.run_id == run_id]
+        return self._epsilon([*(e for e in self.events if e.run_id == run_id), *new])
+
     def epsilon_with(self, extra_events: Iterable[PrivacyEvent]) -> float:
         """ε after charging ``extra_events``; events already charged (same key) count once."""
         new = _new_events(self.events, extra_events)

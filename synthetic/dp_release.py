@@ -19,9 +19,9 @@ from typing import Any
 
 from conf.errors import ConfigError
 from conf.synth_schema import SynthConfig
-from privacy.errors import DeltaTooLargeError
 from privacy.events import PrivacyEvent
 from privacy.ledger import Ledger
+from privacy.release import Release, check_delta
 
 
 @dataclass
@@ -48,11 +48,8 @@ class DpRelease:
 
         settings = cfg.ledger
         check_accountant_supports_mst(settings.accountant)
-        if settings.delta >= 1 / train_rows:
-            raise DeltaTooLargeError(
-                f"ledger.delta={settings.delta:g}: not below 1/(the {train_rows} training "
-                f"rows) = {1 / train_rows:.3g}; set a smaller δ for this site")
         site = settings.site or _site_of(Path(str(settings.path)))
+        check_delta(site, settings.delta, train_rows, "ledger.delta")
         ledger = Ledger.open(str(settings.path), site=site, delta=settings.delta,
                              accountant=settings.accountant, budget=settings.budget)
         epsilon = cfg.synthesizer.epsilon
@@ -62,14 +59,13 @@ class DpRelease:
         return cls(ledger, event, epsilon, settings.delta,
                    mst_rho(epsilon, settings.delta), ledger.spent())
 
-    def charge(self) -> None:
-        """Write the charge before fitting (write-ahead)."""
+    def charge(self) -> Release:
+        """Write the charge before fitting (write-ahead); mark the returned release
+        released just before the table leaves the site."""
         with _accountant_quiet():
-            self.ledger.charge(self.event)
-
-    def mark_released(self) -> None:
-        """Record that the synthetic table is about to leave the site."""
-        self.ledger.mark_released(self.event)
+            return Release.charge(
+                self.ledger, self.event,
+                already=f"release {self.event.run_id} was already published")
 
     def summary(self, columns: list[str], released: bool) -> dict[str, Any]:
         """The report's ``dp`` section."""

@@ -68,7 +68,7 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
         _prepare_sdv(cfg, table, progress)
     train, holdout = _split(prepared.table, cfg.checks.holdout_fraction, cfg.seed)
     rows = cfg.rows or len(table)
-    dp = None
+    dp, release = None, None
     if cfg.synthesizer.private:
         from synthetic.dp_release import DpRelease  # the ledger pulls in Opacus and torch
 
@@ -79,7 +79,7 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
         integers = [spec.name for spec in cfg.columns if spec.integer]
         synthesizer = MstSynthesizer(cfg.synthesizer, cfg.columns, rho=dp.rho, rows=rows,
                                      integers=integers, progress=progress.callback)
-        dp.charge()
+        release = dp.charge()
         progress.say(f"charged ε={dp.epsilon:g} ({dp.ledger.accountant}, δ={dp.delta:g}, "
                      f"unit=record) to {dp.ledger.path} before fitting; "
                      f"{dp.ledger.remaining():.4g} of ε={dp.ledger.budget:g} left")
@@ -114,7 +114,7 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
     if released:
         files = {table_file: lambda path: write_table(synthetic, path),
                  "metadata.json": _text(md.to_json(prepared.metadata)), **files}
-    write_folder(out, files, before_commit=dp.mark_released if dp and released else None)
+    write_folder(out, files, before_commit=release.released if release and released else None)
     _summarise(progress, cfg, out, report, failures)
     return SynthOutcome(0 if released else EXIT_BLOCKED, out, report)
 

@@ -104,7 +104,7 @@ def test_a_cohort_below_the_sites_floor_is_refused(five: Federation) -> None:
     before = _ledger_bytes(five)
     ads = _advertise(five)
     shown = {n: ads[n] for n in sorted(ads)[:3]}
-    kind, reason = _refusal(_share(five, shown, [n for n in shown if n != node_id(TARGET)]))
+    _, reason = _refusal(_share(five, shown, [n for n in shown if n != node_id(TARGET)]))
     assert "min-cohort" in reason and "only 3 signed advertisements" in reason
     assert STATE not in five.grid.contexts[node_id(TARGET)].state  # round abandoned
     assert _ledger_bytes(five) == before
@@ -118,7 +118,7 @@ def test_a_threshold_below_the_sites_floor_is_refused(five: Federation) -> None:
     try:
         before = _ledger_bytes(five)
         ads = _advertise(five)
-        kind, reason = _refusal(_share(five, ads, [node_id(1), node_id(2)]))
+        _, reason = _refusal(_share(five, ads, [node_id(1), node_id(2)]))
         assert "min-threshold" in reason and "t=2" in reason
         assert _ledger_bytes(five) == before
     finally:
@@ -131,7 +131,7 @@ def test_a_false_cohort_with_more_neighbours_than_it_holds_is_refused(five: Fede
     ads = _advertise(five)
     told = {n: ads[n] for n in sorted(ads)[:3]}
     others = [n for n in ads if n != node_id(1)]
-    kind, reason = _refusal(_share(five, told, others, site=1))
+    _, reason = _refusal(_share(five, told, others, site=1))
     assert "distinct other members of the verified cohort" in reason
 
 
@@ -196,7 +196,7 @@ def test_forty_sites_truthful_cohort_but_34_neighbours_is_refused(
         "sites=40", "rounds=1", "secagg=secaggplus", "privacy=none"), tmp_path))
     ads = _advertise(fed)
     others = [n for n in sorted(ads) if n != node_id(TARGET)][:34]
-    kind, reason = _refusal(_share(fed, ads, others))
+    _, reason = _refusal(_share(fed, ads, others))
     assert "34 neighbours, more than k=32 for a cohort of 40" in reason
     honest = [n for n in sorted(ads) if n != node_id(TARGET)][:32]
     ads = _advertise(fed, server_round=2)  # k of them, in a new round: accepted

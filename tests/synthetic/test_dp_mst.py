@@ -59,7 +59,7 @@ def test_an_unaffordable_epsilon_is_refused_before_fitting(site: Path, tmp_path:
 
 @pytest.mark.parametrize(("overrides", "error", "message"), [
     (["ledger.accountant=prv"], ConfigError, "only the 'rdp' accountant composes exactly"),
-    (["ledger.delta=0.01"], DeltaTooLargeError, "ledger.delta=0.01: not below 1/(the 640"),
+    (["ledger.delta=0.01"], DeltaTooLargeError, "ledger.delta=0.01 is not below 1/(its 640"),
 ])
 def test_ledger_settings_that_cannot_hold_mst_are_refused(site: Path, tmp_path: Path,
                                                           monkeypatch, overrides, error,

@@ -95,7 +95,6 @@ def test_unmask_request_for_both_secrets_of_one_site_is_refused() -> None:
 def test_forged_key_advertisement_is_detected() -> None:
     """A coordinator swapping in its own keys: under the site's identity key the signature
     fails; under an identity key of its own the site does not trust that key."""
-    p = params(3, neighbours=2, threshold=2)
     ads, states, trusted = _advertise_three()
     mallory, _ = advertise(run="r", server_round=1, node=2, site="s2",
                            identity=IdentityKey.generate())
