@@ -45,7 +45,7 @@ def _attempt(path: Path, round_: int, crash: str, sent: list[int]) -> None:
     sent.append(round_)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 4), st.sampled_from(CRASH_POINTS)), max_size=14))
 def test_no_interleaving_of_crashes_under_or_double_counts(attempts) -> None:
     """Over any sequence of deliveries (retries included) and crash points: every round
