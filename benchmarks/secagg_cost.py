@@ -91,6 +91,7 @@ from flwr.app import (
 )
 from flwr.app.message_type import MessageType
 from flwr.client.mod import secaggplus_mod
+from flwr.clientapp import ClientApp
 from flwr.common import Code, FitRes, Status, ndarrays_to_parameters, parameters_to_ndarrays
 from flwr.common.serde import message_from_proto, message_to_proto
 from flwr.compat.common import recorddict_compat as compat
@@ -104,9 +105,11 @@ from flwr.server.workflow import SecAggPlusWorkflow
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from client.mods.secagg import secagg_mod
+from client.mods.site_policy import site_policy_mod
 from conf import protocol
 from conf.run_config import to_run_config
-from privacy.secagg.graph import default_neighbours
+from conf.schema import SecAggConfig
+from privacy.secagg.params import SecAggParams
 from privacy.secagg.roster import write_identities
 from tests.support.local_grid import LocalGrid
 
@@ -214,8 +217,10 @@ def node_site(node: int) -> int:
 
 def neighbours_threshold(sites: int) -> tuple[int, int]:
     """privfl's derived k and t (``SecAggParams.for_cohort`` with neighbours=threshold=0)."""
-    k = min(default_neighbours(sites), sites - 1)
-    return k, k // 2 + 1
+    params = SecAggParams.for_cohort(
+        SecAggConfig(name="secaggplus", clipping_range=CLIP, quantization_bits=QUANT_BITS,
+                     modulus_bits=MODULUS_BITS, max_weight=MAX_WEIGHT), sites)
+    return params.neighbours, params.threshold
 
 
 def message_api_train(work: LocalWork) -> Handler:
@@ -227,13 +232,30 @@ def message_api_train(work: LocalWork) -> Handler:
         content = RecordDict({
             protocol.ARRAYS: ArrayRecord({k: Array(v) for k, v in zip(arrays, trained,
                                                                       strict=True)}),
-            protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: ROWS}),
+            protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: ROWS,
+                                            protocol.TRAIN_LOSS: 0.0,
+                                            protocol.TRAIN_SAMPLES: ROWS}),
             protocol.SITE: ConfigRecord({"site": f"site-{node_site(context.node_id)}",
                                          protocol.STATUS: protocol.OK}),
         })
         return Message(content, reply_to=msg)
 
     return train
+
+
+def privfl_site_app(train: Handler) -> ClientApp:
+    """privfl's site stack (site-policy mod, then SecAgg+ mod) around ``train``, with a
+    preflight that accepts (the benchmark's sites have no data file to check)."""
+    app = ClientApp(mods=[site_policy_mod, secagg_mod])
+    app.train()(train)
+
+    @app.query(protocol.PREFLIGHT)
+    def preflight(msg: Message, context: Context) -> Message:
+        site = ConfigRecord({"site": f"site-{node_site(context.node_id)}",
+                             protocol.STATUS: protocol.OK})
+        return Message(RecordDict({protocol.SITE: site}), reply_to=msg)
+
+    return app
 
 
 def legacy_fit(work: LocalWork) -> Handler:
@@ -301,8 +323,13 @@ def build_variants(sites: int, work: LocalWork, folder: Path) -> dict[str, Varia
                            "identity-key": str(identities[f"site-{i}"]),
                            "roster": str(roster)}
                     for i, node in enumerate(nodes)}
-    privfl_grid = BenchGrid(run_id, dict.fromkeys(nodes, lambda m, c: secagg_mod(m, c, train)),
-                            node_configs, to_run_config(cfg))
+    site_app = privfl_site_app(train)
+    privfl_grid = BenchGrid(run_id, dict.fromkeys(nodes, site_app), node_configs,
+                            to_run_config(cfg))
+    privfl_grid.send_and_receive([  # untimed: each site checks the run once
+        Message(RecordDict({protocol.CONFIG: ConfigRecord({})}), dst_node_id=node,
+                message_type=f"query.{protocol.PREFLIGHT}") for node in nodes])
+    privfl_grid.reset()
     secure = SecureAggregationGrid(privfl_grid, cfg)
 
     def privfl_round(server_round: int) -> list[np.ndarray]:
