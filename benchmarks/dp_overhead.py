@@ -38,7 +38,8 @@ from torch.utils.data import DataLoader
 from client.dp_plan import plan_dp
 from client.local_data import LocalData, load_local_data
 from conf.site import SiteSettings
-from privacy.dpsgd import GRAD_SAMPLE_MODES, make_private, noise_generator
+from privacy.dpsgd import GRAD_SAMPLE_MODES, make_private
+from privacy.noise import NoiseSource, noise_source
 from simulations.site_data import write_site_data
 from tasks.registry import get_task
 from tasks.training import train_epochs
@@ -63,8 +64,10 @@ class Setup:
         self.task = get_task(self.cfg.task)
 
 
-def time_epochs(setup: Setup, mode: str, epochs: int) -> dict[str, float]:
-    """Build a fresh model and time ``epochs`` local epochs in ``mode`` (or non-private).
+def time_epochs(setup: Setup, mode: str, epochs: int,
+                noise: NoiseSource | None = None) -> dict[str, float]:
+    """Build a fresh model and time ``epochs`` local epochs in ``mode`` (or non-private),
+    DP noise from ``noise`` (default: the CSPRNG a site uses).
 
     ``setup_s`` is the time of ``make_private`` (once per round at a site), ``epoch_s``
     the training time per epoch, ``steps`` the optimizer steps per epoch.
@@ -84,7 +87,8 @@ def time_epochs(setup: Setup, mode: str, epochs: int) -> dict[str, float]:
                                batch_size=cfg.task.batch_size,
                                noise_multiplier=setup.plan.noise_multiplier,
                                max_grad_norm=cfg.privacy.max_grad_norm,
-                               grad_sample_mode=mode, generator=noise_generator(None))
+                               grad_sample_mode=mode,
+                               noise=noise or noise_source(None))
         model, optimizer, criterion, loader = (private.model, private.optimizer,
                                                private.criterion, private.loader)
     ready = time.perf_counter()

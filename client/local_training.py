@@ -15,9 +15,10 @@ from client.local_data import LocalData
 from conf.protocol import SitePrivacyReport
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
-from privacy.dpsgd import debug_seed, make_private, noise_generator
+from privacy.dpsgd import debug_seed, make_private
 from privacy.events import DpSgdEvent
 from privacy.ledger import Ledger
+from privacy.noise import noise_source
 from privacy.release import Release
 from tasks.registry import get_task
 from tasks.training import TrainStats, proximal_pull, train_epochs
@@ -97,7 +98,7 @@ def _train_private(cfg: ExperimentConfig, settings: SiteSettings, data: LocalDat
         noise_multiplier=plan.noise_multiplier,
         max_grad_norm=cfg.privacy.max_grad_norm,
         grad_sample_mode=cfg.privacy.grad_sample_mode,
-        generator=noise_generator(
+        noise=noise_source(
             _round_seed(cfg, settings, server_round) if cfg.reproducible else None),
     )
     stats = train_epochs(private.model, private.loader, private.optimizer, private.criterion,

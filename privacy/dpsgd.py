@@ -5,37 +5,23 @@ charges each round (``DpSgdEvent`` with ``sample_rate`` and ``steps_per_epoch`` 
 """
 
 import hashlib
-import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from opacus import PrivacyEngine
 from opacus.data_loader import DPDataLoader
+from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+from opacus.utils.uniform_sampler import UniformWithReplacementSampler
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from conf.errors import ConfigError
+from privacy.noise import NoiseSource
 
 GRAD_SAMPLE_MODES = ("hooks", "ew", "functorch", "ghost")
-
-
-def noise_generator(seed: int | None) -> torch.Generator:
-    """The generator for a round's Poisson sampling and DP noise.
-
-    Seeded with 64 bits from ``os.urandom`` (OS entropy) unless a debug ``seed`` is given
-    (``reproducible=true``: the caller must mark such a run as not private). torch's CPU
-    generator (Mersenne Twister) is not a CSPRNG; its seed comes from OS entropy, lives
-    for one round and never leaves the site. Opacus' ``secure_mode`` would use
-    ``torchcsprng`` instead (plus noise hardened against floating-point attacks), but
-    torchcsprng's last release, 0.2.1 (2021), was built for torch 1.8 and Python <= 3.9:
-    pip finds no distribution of it for Python 3.11 / torch 2.13, and
-    ``PrivacyEngine(secure_mode=True)`` raises ImportError without it.
-    """
-    generator = torch.Generator()
-    generator.manual_seed(int.from_bytes(os.urandom(8), "little") if seed is None else seed)
-    return generator
 
 
 def debug_seed(*parts: object) -> int:
@@ -97,6 +83,50 @@ class ClippingMeter:
         return torch.stack(per_param, dim=1).norm(2, dim=1)
 
 
+class SourcePoissonSampler(UniformWithReplacementSampler):
+    """Opacus' Poisson sampler (each row in a batch with probability q, ``steps``
+    batches) drawing its uniforms from ``source``."""
+
+    source: NoiseSource
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for _ in range(self.steps):
+            mask = self.source.rand(self.num_samples) < self.sample_rate
+            yield mask.nonzero(as_tuple=False).reshape(-1).tolist()
+
+
+class SourceNoiseMixin:
+    """A DP optimizer's ``add_noise`` (Opacus' DPOptimizer and its ghost-clipping kin)
+    drawing N(0, (σ·C)²) per coordinate from ``noise_source``, all parameters at once."""
+
+    noise_source: NoiseSource
+
+    def add_noise(self) -> None:
+        multiplier = getattr(self, "_adjusted_noise_multiplier", self.noise_multiplier)
+        params = list(self.params)
+        for p in params:
+            _check_processed_flag(p.summed_grad)
+        sizes = [p.summed_grad.numel() for p in params]
+        draws = self.noise_source.normal((sum(sizes),), multiplier * self.max_grad_norm)
+        for p, noise in zip(params, torch.split(draws, sizes), strict=True):  # one draw
+            summed = p.summed_grad
+            noise = noise.reshape(summed.shape).to(device=summed.device, dtype=summed.dtype)
+            p.grad = (summed + noise).view_as(p)
+            _mark_as_processed(summed)
+
+
+_NOISE_CLASSES: dict[type, type] = {}
+
+
+def _draw_noise_from(optimizer: Any, source: NoiseSource) -> None:
+    """Make the optimizer Opacus built draw its noise from ``source``."""
+    base = type(optimizer)
+    if base not in _NOISE_CLASSES:
+        _NOISE_CLASSES[base] = type(f"Source{base.__name__}", (SourceNoiseMixin, base), {})
+    optimizer.__class__ = _NOISE_CLASSES[base]
+    optimizer.noise_source = source
+
+
 @dataclass
 class PrivateTraining:
     """What one private round trains with: use ``criterion`` for the loss in every mode;
@@ -122,12 +152,16 @@ def make_private(
     noise_multiplier: float,
     max_grad_norm: float,
     grad_sample_mode: str,
-    generator: torch.Generator,
+    noise: NoiseSource,
 ) -> PrivateTraining:
     """Wrap model, optimizer and data for DP-SGD with Poisson sampling at batch_size/rows.
 
-    Sampling and noise both draw from ``generator`` (never from torch's global RNG, which
-    may be seeded from the config). We build the ``DPDataLoader`` ourselves and pass
+    Sampling and noise both draw from ``noise`` (``privacy.noise``: the ChaCha20 CSPRNG,
+    or the seeded debug source), never from torch's global RNG: the Poisson sampler and
+    the optimizer's noise draw are Opacus' own with their draw replaced
+    (:class:`SourcePoissonSampler`, :class:`SourceNoiseMixin`). Opacus' ``secure_mode``
+    would need ``torchcsprng``, whose last release (0.2.1, 2021) has no build for Python
+    3.11 / torch 2.13. We build the ``DPDataLoader`` ourselves and pass
     ``poisson_sampling=False``; Opacus then infers the expected batch size as
     ``int(rows / len(loader))`` = ``int(rows / int(rows / batch_size))`` (e.g. 33, not 30,
     for 100 rows and batch 30), so we set the optimizer's ``expected_batch_size`` to
@@ -142,9 +176,11 @@ def make_private(
             f"need noise_multiplier >= 0 and max_grad_norm > 0, got {noise_multiplier} "
             f"and {max_grad_norm}"
         )
-    loader = DPDataLoader(
-        dataset, sample_rate=sample_rate(len(dataset), batch_size), generator=generator
-    )
+    # the generator seeds only DataLoader's worker base seed (our sampler draws from noise)
+    loader = DPDataLoader(dataset, sample_rate=sample_rate(len(dataset), batch_size),
+                          generator=torch.Generator())
+    loader.batch_sampler.__class__ = SourcePoissonSampler
+    loader.batch_sampler.source = noise
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Secure RNG turned off")
         engine = PrivacyEngine()
@@ -156,7 +192,6 @@ def make_private(
         noise_multiplier=noise_multiplier,
         max_grad_norm=max_grad_norm,
         poisson_sampling=False,
-        noise_generator=generator,
         grad_sample_mode=grad_sample_mode,
         criterion=criterion,
     )
@@ -165,6 +200,7 @@ def make_private(
     else:
         private_model, private_optimizer, private_loader = private
     private_optimizer.expected_batch_size = batch_size
+    _draw_noise_from(private_optimizer, noise)
     private_model.forbid_grad_accumulation()
     return PrivateTraining(private_model, private_optimizer, criterion, private_loader,
                            ClippingMeter(private_optimizer, max_grad_norm))

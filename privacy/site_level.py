@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from conf.schema import ExperimentConfig
 from privacy.accountants import calibrate_noise_multiplier, epsilon_of
 from privacy.events import GaussianEvent
+from privacy.noise import NoiseSource
 from privacy.vectors import clip_l2
 
 RELEASE_LABEL = "site-level DP-FedAvg aggregate"
@@ -73,11 +73,9 @@ class SiteLevelPlan:
         return epsilon_of(events, self.delta, self.accountant)
 
     def noisy_mean(self, updates: Sequence[np.ndarray], cohort: int,
-                   generator: torch.Generator) -> np.ndarray:
+                   noise: NoiseSource) -> np.ndarray:
         """Sum of the clipped ``updates`` / ``cohort`` plus Gaussian noise."""
         if not updates:
             raise ValueError("no update to release")
         total = np.sum([clip_l2(u, self.clipping_norm) for u in updates], axis=0)
-        noise = torch.normal(0.0, self.noise_std(cohort), size=total.shape,
-                             generator=generator, dtype=torch.float64).numpy()
-        return total / cohort + noise
+        return total / cohort + noise.normal(total.shape, self.noise_std(cohort)).numpy()

@@ -19,15 +19,15 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-import torch
 from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
 from conf import protocol
 from conf.schema import ExperimentConfig
-from privacy.dpsgd import debug_seed, noise_generator
+from privacy.dpsgd import debug_seed
 from privacy.events import GaussianEvent
+from privacy.noise import NoiseSource, noise_source
 from privacy.site_level import SiteLevelPlan, cohort_size
 from privacy.vectors import flatten
 from server.arrays import add_update
@@ -108,7 +108,7 @@ class SiteLevelDP(Strategy):
         current = flatten(pending.arrays.to_numpy_ndarrays())
         updates = [flatten(r.content[protocol.ARRAYS].to_numpy_ndarrays()) - current
                    for r in replies]
-        noisy = self.plan.noisy_mean(updates, pending.cohort, self._generator(server_round))
+        noisy = self.plan.noisy_mean(updates, pending.cohort, self._noise(server_round))
         self.events.append(pending.event)
         self.epsilon = pending.epsilon_after
         log.info("round %d: site-level DP-FedAvg noise std %.4g on the mean of %d/%d "
@@ -144,7 +144,7 @@ class SiteLevelDP(Strategy):
                         "CSPRNG, accounted as Poisson sampling at rate cohort / usable sites",
         }
 
-    def _generator(self, server_round: int) -> torch.Generator:
-        """OS-entropy noise, or seeded from the config under ``reproducible=true``."""
-        return noise_generator(debug_seed(self.cfg.seed, "site-level", server_round)
-                               if self.cfg.reproducible else None)
+    def _noise(self, server_round: int) -> NoiseSource:
+        """The ChaCha20 CSPRNG, or seeded from the config under ``reproducible=true``."""
+        return noise_source(debug_seed(self.cfg.seed, "site-level", server_round)
+                            if self.cfg.reproducible else None)

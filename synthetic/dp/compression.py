@@ -9,7 +9,8 @@ cells, uniformly at random.
 from __future__ import annotations
 
 import numpy as np
-import torch
+
+from privacy.noise import NoiseSource
 
 
 def merge_rare(noisy: np.ndarray, threshold: float) -> np.ndarray:
@@ -33,10 +34,10 @@ def compress_measurement(noisy: np.ndarray, mapping: np.ndarray) -> tuple[np.nda
     return np.bincount(mapping, weights=noisy) * weights, weights
 
 
-def expand(codes: np.ndarray, mapping: np.ndarray, generator: torch.Generator) -> np.ndarray:
+def expand(codes: np.ndarray, mapping: np.ndarray, noise: NoiseSource) -> np.ndarray:
     """Original cells for compressed ``codes``: uniform among each one's merged cells."""
     order = np.argsort(mapping, kind="stable")
     sizes = np.bincount(mapping)
     starts = np.cumsum(sizes) - sizes
-    uniform = torch.rand(len(codes), generator=generator, dtype=torch.float64).numpy()
+    uniform = noise.rand(len(codes)).numpy()
     return order[starts[codes] + np.floor(uniform * sizes[codes]).astype(np.int64)]

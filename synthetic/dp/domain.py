@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from conf.errors import ConfigError
 from conf.schema import FeatureSpec
+from privacy.noise import NoiseSource
 
 OTHER = "<other>"
 """What a sampled categorical value outside the declared levels is written as."""
@@ -92,14 +92,14 @@ class Codec:
         codes[missing] = self.missing
         return codes.astype(np.int64)
 
-    def decode(self, codes: np.ndarray, generator: torch.Generator) -> np.ndarray:
+    def decode(self, codes: np.ndarray, noise: NoiseSource) -> np.ndarray:
         """Values for cell indices ``codes``; numeric values drawn uniformly in their cell."""
         if self.edges is None:
             values = np.array([*self.levels, OTHER, math.nan], dtype=object)
             return values[codes]
         start = np.append(self.edges[:-1], math.nan)[codes]  # the missing cell gives NaN
         width = np.append(np.diff(self.edges), math.nan)[codes]
-        uniform = torch.rand(len(codes), generator=generator, dtype=torch.float64).numpy()
+        uniform = noise.rand(len(codes)).numpy()
         return start + (np.floor(uniform * width) if self.integer else uniform * width)
 
 
@@ -138,11 +138,11 @@ def encode_table(data: pd.DataFrame, codecs: Sequence[Codec]) -> dict[str, np.nd
 
 
 def decode_table(
-    codes: Mapping[str, np.ndarray], codecs: Sequence[Codec], generator: torch.Generator
+    codes: Mapping[str, np.ndarray], codecs: Sequence[Codec], noise: NoiseSource
 ) -> pd.DataFrame:
     """The table of values for ``codes``, columns in the declared order."""
     return pd.DataFrame(
-        {codec.name: codec.decode(codes[codec.name], generator) for codec in codecs}
+        {codec.name: codec.decode(codes[codec.name], noise) for codec in codecs}
     )
 
 

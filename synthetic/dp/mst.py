@@ -29,10 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from conf.schema import FeatureSpec
-from privacy.dpsgd import noise_generator
+from privacy.noise import NoiseSource, noise_source
 from synthetic.dp.compression import compress_measurement, expand, merge_rare
 from synthetic.dp.domain import decode_table, encode_table, make_codecs
 from synthetic.dp.estimation import Measurement, estimate_marginals
@@ -63,10 +62,11 @@ def fit_sample_mst(
     per numeric column, the columns named in ``integers`` integer-valued; with
     ``complete``, no cells for missing or undeclared values); columns of
     ``data`` that are not declared are ignored. ``iters`` mirror-descent steps fit each
-    model. Noise is drawn from ``privacy.dpsgd.noise_generator(seed)``: a ``seed`` makes
-    the output reproducible for debugging, and the caller must then mark the release as
-    NOT private. ``progress`` receives one line after each stage; the lines carry only
-    what the release itself reveals (merged domain sizes, the selected pairs).
+    model. Noise is drawn from ``privacy.noise.noise_source(seed)`` (the ChaCha20
+    CSPRNG): a ``seed`` makes the output reproducible for debugging, and the caller
+    must then mark the release as NOT private. ``progress`` receives one line after each
+    stage; the lines carry only what the release itself reveals (merged domain sizes,
+    the selected pairs).
 
     Raises ConfigError for a bad declaration and ValueError for a bad ``rho`` or ``rows``,
     a declared column missing from ``data`` or an empty ``data``.
@@ -78,30 +78,30 @@ def fit_sample_mst(
     codecs = make_codecs(columns, bins, integers, complete)
     codes = encode_table(data, codecs)
     report = progress or (lambda line: None)
-    generator = noise_generator(seed)
+    noise = noise_source(seed)
     sigma_one, epsilon, sigma_two = split_budget(rho, len(codecs))
 
-    found = _measure_one_way(codes, {c.name: c.size for c in codecs}, sigma_one, generator)
+    found = _measure_one_way(codes, {c.name: c.size for c in codecs}, sigma_one, noise)
     report(
         f"measured {len(codecs)} 1-way marginals; {sum(found.sizes.values())} cells after "
         "merging rare ones"
     )
     tree: list[Pair] = []
     if len(codecs) > 1:
-        tree = _select(found, epsilon, iters, generator)
+        tree = _select(found, epsilon, iters, noise)
         report(f"selected {len(tree)} pairs: {tree}")
     for pair in tree:  # stage 3
         counts = pair_counts(found.codes, found.sizes, pair).ravel()
         found.measurements.append(
-            Measurement(pair, gaussian(counts, sigma_two, generator), sigma_two)
+            Measurement(pair, gaussian(counts, sigma_two, noise), sigma_two)
         )
     wanted = [*((name,) for name in found.sizes), *tree]
     marginals = estimate_marginals(found.sizes, found.measurements, found.total, wanted, iters)
     report(f"estimated the model from {len(found.measurements)} noisy marginals")
-    sampled = sample_tree(marginals, list(found.sizes), tree, rows, generator)
-    cells = {name: expand(sampled[name], found.mappings[name], generator) for name in sampled}
+    sampled = sample_tree(marginals, list(found.sizes), tree, rows, noise)
+    cells = {name: expand(sampled[name], found.mappings[name], noise) for name in sampled}
     report(f"sampled {rows} rows")
-    return decode_table(cells, codecs, generator)
+    return decode_table(cells, codecs, noise)
 
 
 @dataclass
@@ -119,11 +119,11 @@ def _measure_one_way(
     codes: dict[str, np.ndarray],
     sizes: dict[str, int],
     sigma: float,
-    generator: torch.Generator,
+    noise: NoiseSource,
 ) -> _Compressed:
     """Stage 1: noisy 1-way counts, then the cells below 3σ merged (post-processing)."""
     noisy = {
-        name: gaussian(np.bincount(codes[name], minlength=sizes[name]), sigma, generator)
+        name: gaussian(np.bincount(codes[name], minlength=sizes[name]), sigma, noise)
         for name in codes
     }
     mappings = {name: merge_rare(y, 3 * sigma) for name, y in noisy.items()}
@@ -141,13 +141,13 @@ def _measure_one_way(
 
 
 def _select(
-    found: _Compressed, epsilon: float, iters: int, generator: torch.Generator
+    found: _Compressed, epsilon: float, iters: int, noise: NoiseSource
 ) -> list[Pair]:
     """Stage 2: the spanning tree of pairs worst explained by the 1-way model."""
     singles = [(name,) for name in found.sizes]
     one_way = estimate_marginals(found.sizes, found.measurements, found.total, singles, iters)
     errors = pair_errors(found.codes, found.sizes, {a: one_way[(a,)] for a in found.sizes})
-    return spanning_tree(errors, list(found.sizes), epsilon, generator)
+    return spanning_tree(errors, list(found.sizes), epsilon, noise)
 
 
 def _noisy_total(noisy: Sequence[np.ndarray]) -> float:

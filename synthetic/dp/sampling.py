@@ -1,12 +1,12 @@
-"""Rows drawn from a tree-shaped model, with the caller's torch generator only."""
+"""Rows drawn from a tree-shaped model, with the caller's noise source only."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 
+from privacy.noise import NoiseSource
 from synthetic.dp.estimation import Clique
 from synthetic.dp.selection import Pair
 
@@ -16,7 +16,7 @@ def sample_tree(
     columns: Sequence[str],
     tree: Sequence[Pair],
     rows: int,
-    generator: torch.Generator,
+    noise: NoiseSource,
 ) -> dict[str, np.ndarray]:
     """``rows`` i.i.d. rows of cell indices from the model with ``marginals`` (on every
     column and every pair of ``tree``): each tree's first column from its 1-way marginal,
@@ -29,14 +29,14 @@ def sample_tree(
     for root in columns:
         if root in codes:
             continue
-        codes[root] = _draw(marginals[(root,)], rows, generator)
+        codes[root] = _draw(marginals[(root,)], rows, noise)
         pending = [root]
         while pending:
             parent = pending.pop()
             for child in neighbours[parent]:
                 if child not in codes:
                     joint = _joint(marginals, parent, child)
-                    codes[child] = _draw_given(joint, codes[parent], generator)
+                    codes[child] = _draw_given(joint, codes[parent], noise)
                     pending.append(child)
     return codes
 
@@ -47,19 +47,22 @@ def _joint(marginals: Mapping[Clique, np.ndarray], parent: str, child: str) -> n
     return marginals[(child, parent)].T
 
 
-def _draw_given(joint: np.ndarray, parents: np.ndarray, generator: torch.Generator) -> np.ndarray:
+def _draw_given(joint: np.ndarray, parents: np.ndarray, noise: NoiseSource) -> np.ndarray:
     """One child cell per entry of ``parents``, from row ``parent`` of ``joint``."""
     children = np.empty(len(parents), dtype=np.int64)
     for cell in np.unique(parents):
         where = parents == cell
-        children[where] = _draw(joint[cell], int(np.count_nonzero(where)), generator)
+        children[where] = _draw(joint[cell], int(np.count_nonzero(where)), noise)
     return children
 
 
-def _draw(weights: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:
+def _draw(weights: np.ndarray, count: int, noise: NoiseSource) -> np.ndarray:
     """``count`` cells drawn with replacement, with probability ∝ ``weights`` (clipped at 0;
     uniform if none is positive)."""
-    probabilities = torch.from_numpy(np.clip(np.asarray(weights, dtype=np.float64), 0, None))
-    if not probabilities.sum() > 0:
-        probabilities = torch.ones_like(probabilities)
-    return torch.multinomial(probabilities, count, replacement=True, generator=generator).numpy()
+    positive = np.clip(np.asarray(weights, dtype=np.float64), 0, None)
+    if not positive.sum() > 0:
+        positive = np.ones_like(positive)
+    cumulative = np.cumsum(positive)
+    drawn = np.searchsorted(cumulative, noise.rand(count).numpy() * cumulative[-1],
+                            side="right")  # inverse CDF: cell i with probability ∝ weight i
+    return np.minimum(drawn, len(positive) - 1).astype(np.int64)

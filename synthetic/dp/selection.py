@@ -7,8 +7,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 
+from privacy.noise import NoiseSource
 from synthetic.dp.mechanisms import exponential
 
 Pair = tuple[str, str]
@@ -43,7 +43,7 @@ def spanning_tree(
     errors: Mapping[Pair, float],
     columns: Sequence[str],
     epsilon: float,
-    generator: torch.Generator,
+    noise: NoiseSource,
 ) -> list[Pair]:
     """``len(columns) - 1`` pairs forming a spanning tree, as in Kruskal's algorithm but
     with each edge chosen by the exponential mechanism (ε-DP each, ε²/8-zCDP) among the
@@ -53,7 +53,7 @@ def spanning_tree(
     for _ in range(len(columns) - 1):
         candidates = [(a, b) for a, b in errors if component[a] != component[b]]
         a, b = candidates[
-            exponential([errors[pair] for pair in candidates], epsilon, 1.0, generator)
+            exponential([errors[pair] for pair in candidates], epsilon, 1.0, noise)
         ]
         tree.append((a, b))
         joined, into = component[b], component[a]

@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opacus.data_loader import DPDataLoader
+from scipy import stats
 from torch import nn
 from torch.utils.data import TensorDataset
 
@@ -16,10 +17,11 @@ from privacy.dpsgd import (
     GRAD_SAMPLE_MODES,
     PrivateTraining,
     make_private,
-    noise_generator,
     sample_rate,
     steps_per_epoch,
 )
+from privacy.noise import noise_source
+from tests.support.insecure_rng import forbid_every_insecure_rng
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -64,7 +66,7 @@ def _private(
         noise_multiplier=sigma,
         max_grad_norm=clip,
         grad_sample_mode=mode,
-        generator=noise_generator(seed),
+        noise=noise_source(seed),
     )
     return model, training
 
@@ -130,10 +132,10 @@ def test_unknown_grad_sample_mode_lists_allowed() -> None:
         _private("fast", 1)
 
 
-def test_os_entropy_generators_differ_and_debug_seed_repeats() -> None:
-    draws = [torch.rand(4, generator=noise_generator(None)) for _ in range(2)]
+def test_os_entropy_sources_differ_and_debug_seed_repeats() -> None:
+    draws = [noise_source(None).rand(4) for _ in range(2)]
     assert not torch.equal(*draws)
-    seeded = [torch.rand(4, generator=noise_generator(7)) for _ in range(2)]
+    seeded = [noise_source(7).rand(4) for _ in range(2)]
     assert torch.equal(*seeded)
 
 
@@ -175,7 +177,7 @@ def test_update_averages_over_the_expected_batch_size(mode: str) -> None:
         noise_multiplier=0.0,
         max_grad_norm=1e6,
         grad_sample_mode=mode,
-        generator=noise_generator(3),
+        noise=noise_source(3),
     )
     assert training.optimizer.expected_batch_size == 30
     x, y = next(iter(training.loader))
@@ -201,7 +203,7 @@ def test_close_gives_back_a_plain_model_for_the_next_round(mode: str) -> None:
         noise_multiplier=1.0,
         max_grad_norm=1.0,
         grad_sample_mode=mode,
-        generator=noise_generator(2),
+        noise=noise_source(2),
     )
     assert _epoch(again) == 4
 
@@ -235,3 +237,26 @@ def test_clipping_meter_counts_the_samples_opacus_clips(mode: str) -> None:
         training.optimizer.step()
         training.meter.after_step(training.model)
     assert training.meter.clipped == expected
+
+
+@pytest.mark.parametrize("mode", ["hooks", "ghost"])
+def test_a_step_adds_csprng_noise_of_std_sigma_times_clip(mode: str, monkeypatch) -> None:
+    """Kolmogorov–Smirnov: with zero per-sample gradients, a step moves the parameters by
+    exactly -noise / B; the noise is N(0, (σ·C)²) per coordinate, drawn (with the Poisson
+    sampling) while torch's, numpy's and Python's generators all refuse."""
+    sigma, clip, batch = 1.3, 0.7, 10
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 200), nn.ReLU(), nn.Linear(200, 10))
+    data = _data(100)
+    before = [p.detach().clone() for p in model.parameters()]
+    training = make_private(model, torch.optim.SGD(model.parameters(), lr=1.0), data,
+                            batch_size=batch, noise_multiplier=sigma, max_grad_norm=clip,
+                            grad_sample_mode=mode, noise=noise_source(None))
+    forbid_every_insecure_rng(monkeypatch)
+    x, y = next(iter(training.loader))
+    (training.criterion(training.model(x), y) * 0.0).backward()
+    training.optimizer.step()
+    moved = torch.cat([(p.detach() - b).flatten() for p, b in
+                       zip(model.parameters(), before, strict=True)])
+    noise = (-moved * batch).double().numpy()
+    assert stats.kstest(noise / (sigma * clip), "norm").pvalue > 1e-3
+    assert noise.std() == pytest.approx(sigma * clip, rel=0.03)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import stats
 
 from conf.errors import ConfigError
 from privacy.accountants import CALIBRATION_TOLERANCE
 from privacy.events import GaussianEvent, event_from_dict
+from privacy.noise import SeededNoise, noise_source
 from privacy.site_level import SiteLevelPlan, cohort_size
 from privacy.vectors import clip_l2, flatten
+from tests.support.insecure_rng import forbid_every_insecure_rng
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
 vectors = arrays(np.float64, st.integers(1, 40), elements=finite)
@@ -78,15 +80,15 @@ def test_one_site_moves_the_release_by_at_most_clip_over_cohort(updates: list[np
     """The sensitivity the noise is calibrated for: adding or removing one site's update
     changes the noiseless release by at most S / cohort, whoever else replied."""
     plan, cohort = _plan(), len(updates) + extra
-    with_all = plan.noisy_mean(updates, cohort, torch.Generator().manual_seed(7))
-    without_one = plan.noisy_mean(updates[1:], cohort, torch.Generator().manual_seed(7))
+    with_all = plan.noisy_mean(updates, cohort, SeededNoise(7))
+    without_one = plan.noisy_mean(updates[1:], cohort, SeededNoise(7))
     assert np.linalg.norm(with_all - without_one) <= plan.clipping_norm / cohort * (1 + 1e-9)
 
 
 def test_release_is_the_clipped_sum_over_the_cohort_plus_noise_of_the_stated_std() -> None:
     plan = _plan(z=2.0, clip=0.5)
     updates = [np.full(200_000, 0.01), np.zeros(200_000), np.full(200_000, -0.003)]
-    released = plan.noisy_mean(updates, 4, torch.Generator().manual_seed(3))
+    released = plan.noisy_mean(updates, 4, SeededNoise(3))
     expected = sum(clip_l2(u, 0.5) for u in updates) / 4
     noise = released - expected
     assert abs(noise.mean()) < 5 * plan.noise_std(4) / np.sqrt(noise.size)
@@ -94,13 +96,20 @@ def test_release_is_the_clipped_sum_over_the_cohort_plus_noise_of_the_stated_std
     assert plan.noise_std(4) == pytest.approx(2.0 * 0.5 / 4)
 
 
-def test_noise_is_fresh_from_fresh_generators() -> None:
-    from privacy.dpsgd import noise_generator
-
+def test_noise_is_fresh_from_fresh_sources() -> None:
     plan, updates = _plan(), [np.zeros(1000)]
-    a = plan.noisy_mean(updates, 2, noise_generator(None))
-    b = plan.noisy_mean(updates, 2, noise_generator(None))
+    a = plan.noisy_mean(updates, 2, noise_source(None))
+    b = plan.noisy_mean(updates, 2, noise_source(None))
     assert not np.array_equal(a, b)
+
+
+def test_csprng_noise_has_the_calibrated_std(monkeypatch) -> None:
+    """Kolmogorov–Smirnov: the noise DP-FedAvg adds is N(0, (z·S/cohort)²) per coordinate,
+    drawn with torch's, numpy's and Python's generators all refusing."""
+    plan = _plan(z=2.0, clip=0.5)
+    forbid_every_insecure_rng(monkeypatch)
+    released = plan.noisy_mean([np.zeros(50_000)], 4, noise_source(None))
+    assert stats.kstest(released / plan.noise_std(4), "norm").pvalue > 1e-3
 
 
 def test_release_events_record_the_sampling_rate_and_round_trip() -> None:
