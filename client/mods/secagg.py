@@ -18,6 +18,7 @@ from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable
 
 from client.message_scope import current
+from client.replies import answered_ok
 from client.site_policy import check_cohort_floor
 from conf import protocol
 from privacy.secagg import train_sums, wire
@@ -55,7 +56,7 @@ def secagg_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> 
     except BaseException:
         wipe(context)
         raise
-    if stage == protocol.UNMASK or reply.has_error() or not _is_ok(reply):
+    if stage == protocol.UNMASK or not answered_ok(reply):
         wipe(context)
     return reply
 
@@ -148,11 +149,6 @@ def _round(msg: Message) -> int:
 
 def _payload(msg: Message) -> bytes:
     return msg.content[protocol.SECAGG][protocol.PAYLOAD]
-
-
-def _is_ok(reply: Message) -> bool:
-    site = reply.content.config_records.get(protocol.SITE)
-    return site is not None and site.get(protocol.STATUS) == protocol.OK
 
 
 def _reply(msg: Message, site: str, payload: bytes) -> Message:

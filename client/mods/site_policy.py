@@ -18,6 +18,7 @@ from flwr.app.message_type import MessageType
 from flwr.clientapp.typing import ClientAppCallable
 
 from client.message_scope import MessageScope, handling
+from client.replies import answered_ok
 from client.site_policy import (
     OutOfOrderError,
     check_run_allowed,
@@ -66,7 +67,7 @@ def site_policy_mod(msg: Message, context: Context, call_next: ClientAppCallable
         _check_train(msg, scope, progress).save(context)
     with handling(scope):
         reply = call_next(msg, context)
-    if kind == PREFLIGHT and _is_ok(reply):
+    if kind == PREFLIGHT and answered_ok(reply):
         Progress(preflight=True).save(context)
     return reply
 
@@ -92,10 +93,3 @@ def _check_train(msg: Message, scope: MessageScope, progress: Progress) -> Progr
             f"while at {at}; each stage runs once, in the order "
             f"{' → '.join(STAGE_ORDER)}, and a new round starts at advertise")
     return Progress(preflight=True, round=server_round, stage=str(stage))
-
-
-def _is_ok(reply: Message) -> bool:
-    if reply.has_error():
-        return False
-    site = reply.content.config_records.get(protocol.SITE)
-    return site is not None and site.get(protocol.STATUS) == protocol.OK

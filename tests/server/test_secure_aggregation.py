@@ -87,6 +87,8 @@ def test_below_threshold_the_round_is_discarded_and_the_model_kept(make_config,
     assert any("round discarded" in f["reason"] for f in row["failed"])
     before, after = _model(fed.run_dir, "checkpoints/round-000.pt"), _model(fed.run_dir)
     assert all(torch.equal(before[k], after[k]) for k in before)
+    # the aborted round's keys and seeds are gone from every node (crashed or not)
+    assert all(site_mod.STATE not in c.state for c in fed.grid.contexts.values())
 
 
 def test_dp_sgd_under_secure_aggregation_reports_each_sites_epsilon(make_config,
