@@ -36,7 +36,7 @@ def check_run_allowed(cfg: ExperimentConfig, settings: SiteSettings) -> None:
             "in the site's own config)"
         )
     check_run_epsilon(cfg, settings)
-    if settings.policy.require_secure_aggregation and cfg.secagg.name == "none":
+    if settings.policy.require_secure_aggregation and not cfg.secure:
         raise SitePolicyError(
             f"site {settings.site} requires secure aggregation "
             "(require-secure-aggregation=true), but this run asks for secagg=none")
@@ -84,11 +84,23 @@ def check_secure_training(cfg: ExperimentConfig, settings: SiteSettings) -> None
             f"site {settings.site} requires secure aggregation "
             "(require-secure-aggregation=true): it trains only inside the SecAgg+ mask "
             "stage, and this train message is not one")
-    if cfg.secagg.name != "none":
+    if cfg.secure:
         raise SitePolicyError(
             f"site {settings.site}: this run is set up with secagg={cfg.secagg.name}, but "
             "this train message is not a SecAgg+ mask stage; the update would leave the "
             "site in the clear")
+
+
+def check_secure_evaluation(cfg: ExperimentConfig, settings: SiteSettings) -> None:
+    """Refuse federated evaluation when the site requires secure aggregation or the run
+    was set up with it: one site's test loss, accuracy and row count would leave the site
+    outside the masked sum (the coordinator measures the model on its own test set)."""
+    if settings.policy.require_secure_aggregation or cfg.secure:
+        required = str(settings.policy.require_secure_aggregation).lower()
+        raise SitePolicyError(
+            f"site {settings.site} answers no federated evaluation under secure aggregation "
+            f"(require-secure-aggregation={required}, secagg={cfg.secagg.name}): its own "
+            "test metrics and row count would leave the site in the clear")
 
 
 def check_cohort_floor(settings: SiteSettings, cohort: int, threshold: int) -> None:

@@ -77,3 +77,5 @@ SECAGG = "secagg"
 PAYLOAD = "payload"
 ADVERTISE, SHARE, MASK, UNMASK = "advertise", "share", "mask", "unmask"
 SECAGG_STAGES = (ADVERTISE, SHARE, MASK, UNMASK)
+ABORT = "abort"
+"""Not a stage: the coordinator telling the sites of a discarded round to forget it."""

@@ -276,6 +276,18 @@ class ExperimentConfig:
         return self.privacy.record_level and not self.reproducible
 
     @property
+    def secure(self) -> bool:
+        """True when training rounds run under secure aggregation."""
+        return self.secagg.name != "none"
+
+    @property
+    def withholds_site_epsilon(self) -> bool:
+        """True when sites train with DP-SGD under secure aggregation and so report no
+        per-site ε: q, σ or ε of one site would reveal its row count, so the coordinator
+        knows only the plan (every site calibrates this run to ``privacy.epsilon``)."""
+        return self.privacy.record_level and self.secure
+
+    @property
     def site_private(self) -> bool:
         """True when the run may claim site-level DP: DP-FedAvg on, noise from OS entropy."""
         return self.privacy.site_level and not self.reproducible

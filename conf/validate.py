@@ -36,7 +36,7 @@ def _check_combinations(cfg: ExperimentConfig) -> None:
     """Settings that are each valid but do not work together."""
     _check_synthetic(cfg)
     strategy, client = cfg.strategy.name, cfg.privacy.client
-    if cfg.secagg.name != "none" and strategy not in MEAN_STRATEGIES:
+    if cfg.secure and strategy not in MEAN_STRATEGIES:
         raise ConfigError(
             f"strategy={strategy}: needs every site's update in the clear, but "
             f"secagg={cfg.secagg.name} reveals only their weighted sum; use one of "
@@ -52,7 +52,7 @@ def _check_combinations(cfg: ExperimentConfig) -> None:
         raise ConfigError(
             f"privacy.client.delta={client.delta:g}: must be below 1/sites ({1 / cfg.sites:g}) "
             "for a meaningful site-level guarantee; lower it")
-    if cfg.secagg.name != "none" and cfg.secagg.clipping_range < client.clipping_norm:
+    if cfg.secure and cfg.secagg.clipping_range < client.clipping_norm:
         raise ConfigError(
             f"secagg.clipping_range={cfg.secagg.clipping_range:g}: must be >= "
             f"privacy.client.clipping_norm={client.clipping_norm:g} (one coordinate of a "

@@ -78,4 +78,11 @@ class SiteLevelPlan:
         if not updates:
             raise ValueError("no update to release")
         total = np.sum([clip_l2(u, self.clipping_norm) for u in updates], axis=0)
-        return total / cohort + noise.normal(total.shape, self.noise_std(cohort)).numpy()
+        return self.noisy_sum(total, cohort, noise)
+
+    def noisy_sum(self, clipped_sum: np.ndarray, cohort: int, noise: NoiseSource
+                  ) -> np.ndarray:
+        """``clipped_sum`` (of updates each clipped to the clipping norm, as under secure
+        aggregation the sites do) / ``cohort`` plus Gaussian noise."""
+        return (clipped_sum / cohort
+                + noise.normal(clipped_sum.shape, self.noise_std(cohort)).numpy())

@@ -61,7 +61,7 @@ def main(grid: Grid, context: Context) -> None:
     preflight_done = rounds_start = time.monotonic()
     site_dp = SiteLevelDP.around(cfg) if cfg.privacy.site_level else None
     guard = SiteGuard(site_dp or build_strategy(cfg), roster, cfg.min_sites,
-                      cfg.strategy.round_timeout)
+                      cfg.strategy.round_timeout, secure=cfg.secure)
     traffic = TrafficCountingGrid(grid)
     reporter = RoundReporter(cfg, task, test_set, guard, outputs, site_dp, traffic, tracker,
                              last_state=model.state_dict())
@@ -79,7 +79,7 @@ def main(grid: Grid, context: Context) -> None:
                 reporter.last_state = model.state_dict()
         rounds_start = time.monotonic()
         guard.start(
-            SecureAggregationGrid(traffic, cfg) if cfg.secagg.name != "none" else traffic,
+            SecureAggregationGrid(traffic, cfg) if cfg.secure else traffic,
             ArrayRecord(model.state_dict()),
             num_rounds=cfg.rounds,
             timeout=cfg.strategy.round_timeout,

@@ -7,6 +7,7 @@ from typing import Any
 
 from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
+from server.round_reporter import planned_epsilon_text
 from server.strategies.site_level_dp import SiteLevelDP
 from server.synthetic_pool import SyntheticPool
 from server.warm_start import WarmStart
@@ -37,10 +38,9 @@ def privacy_summary(cfg: ExperimentConfig, roster: SiteRoster,
         "accountant": cfg.privacy.accountant if dp else None,
         "target_epsilon_per_run": cfg.privacy.epsilon if dp else None,
         "reproducible": cfg.reproducible,
+        "site_epsilon_withheld": cfg.withholds_site_epsilon,
         "statement": _statement(cfg),
-        "source": ("each site's ε is as the site last reported it after a successful round; a "
-                   "site that failed after its write-ahead charge may have spent more: its own "
-                   "ledger is authoritative"),
+        "source": _source(cfg),
         "sites": {
             record.site: {
                 **(dataclasses.asdict(record.privacy) if record.privacy else {}),
@@ -76,6 +76,17 @@ def _synthetic(synthetic: SyntheticPool | None, warm: WarmStart | None) -> dict[
     return record
 
 
+def _source(cfg: ExperimentConfig) -> str:
+    if cfg.withholds_site_epsilon:
+        return ("under secure aggregation the sites report only ok or a refusal: one site's "
+                "q, σ or ε would reveal its row count, so no per-site ε is known here; each "
+                "site calibrated its noise so that this run adds at most "
+                "target_epsilon_per_run to its own ledger, which is authoritative")
+    return ("each site's ε is as the site last reported it after a successful round; a site "
+            "that failed after its write-ahead charge may have spent more: its own ledger is "
+            "authoritative")
+
+
 def _statement(cfg: ExperimentConfig) -> str:
     if cfg.privacy.name == "none":
         return "NOT PRIVATE: privacy=none, sites trained without differential privacy."
@@ -84,9 +95,14 @@ def _statement(cfg: ExperimentConfig) -> str:
                 "config seed, so anyone with the config can regenerate them.")
     parts = []
     if cfg.privacy.record_level:
-        parts.append(f"Record-level DP-SGD at each site: each site's ε below is (ε, δ)-DP for "
-                     f"one record of that site's data, accountant={cfg.privacy.accountant}, "
-                     "lifetime ε composes every event in the site's ledger.")
+        if cfg.withholds_site_epsilon:
+            parts.append(f"Record-level DP-SGD at each site: {planned_epsilon_text(cfg)}; "
+                         "(ε, δ)-DP for one record of that site's data.")
+        else:
+            parts.append(f"Record-level DP-SGD at each site: each site's ε below is (ε, δ)-DP "
+                         f"for one record of that site's data, accountant="
+                         f"{cfg.privacy.accountant}, lifetime ε composes every event in the "
+                         "site's ledger.")
     else:
         parts.append("No record-level DP at the sites (they trained without DP-SGD).")
     if cfg.privacy.site_level:

@@ -27,6 +27,14 @@ def epsilon_label(accountant: str, delta: float, unit: str) -> str:
     return f"{accountant}, δ={delta:g}, unit={unit}"
 
 
+def planned_epsilon_text(cfg: ExperimentConfig) -> str:
+    """What the coordinator can say of the sites' record-level ε when they withhold it
+    (``cfg.withholds_site_epsilon``): the plan each site calibrated its noise to."""
+    return (f"ε ≤ {cfg.privacy.epsilon:g} per site for the whole run, as planned "
+            f"({cfg.privacy.accountant}, δ as each site set it, unit=record; per-site spend "
+            "withheld under secure aggregation)")
+
+
 @dataclass
 class RoundReporter:
     """``evaluate_fn`` for ``Strategy.start``."""
@@ -78,6 +86,8 @@ class RoundReporter:
             "epsilon_delta": top.delta if top else None,
             "epsilon_unit": top.unit if top else None,
             "site_run_epsilon": {r.site: r.run_epsilon for r in reports} or None,
+            "planned_run_epsilon": (self.cfg.privacy.epsilon if self.cfg.withholds_site_epsilon
+                                    else None),
             "site_epsilon": self.site_dp.epsilon if self.site_dp else None,
             "round_seconds": seconds,
             "sites_sampled": len(log.sampled),
@@ -105,6 +115,9 @@ class RoundReporter:
             label = epsilon_label(row["epsilon_accountant"], row["epsilon_delta"],
                                   row["epsilon_unit"])
             privacy.append(f"max ε {eps:.2f} ({label})")
+        elif self.cfg.withholds_site_epsilon:
+            privacy.append(f"ε ≤ {self.cfg.privacy.epsilon:g} planned per site "
+                           f"({self.cfg.privacy.accountant}, δ per site, unit=record)")
         if self.site_dp is not None:
             plan = self.site_dp.plan
             label = epsilon_label(plan.accountant, plan.delta, "site")

@@ -3,11 +3,14 @@ the four protocol stages, so Flower's strategies (and DP wrappers) run unchanged
 
 ``SecureAggregationGrid.send_and_receive`` receives the strategy's train messages, runs
 advertise / share / mask / unmask (``privacy.secagg.server``) with a timeout per stage,
-and answers with one reply per site: every surviving site's reply carries the same
-aggregate model (global + the weighted mean of the updates) and weight 1, so a weighted
-mean over the replies is that aggregate; a site that failed, timed out or refused at any
-stage gets an error (or its refusal) naming the stage. If the round cannot complete,
-every site gets an error and the strategy keeps the model unchanged.
+and answers with one reply per site: one surviving site's reply carries the aggregate
+model (global + the weighted mean of the updates) and the secure sums
+(``privacy.secagg.train_sums``, with ``num-examples`` = the survivors); every other
+survivor's reply holds only its "ok" (``SiteGuard`` hands the strategy only the
+carrier); a site that failed, timed out or refused at any stage gets an error (or its
+refusal) naming the stage. If the round cannot complete, every site gets an error, the
+sites that answered are told to forget the round (``abort``) and the strategy keeps the
+model unchanged.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ log = logging.getLogger("privfl")
 T = TypeVar("T")
 
 
+def secure_survivors(reply: Message) -> int | None:
+    """How many sites' inputs the aggregate in ``reply`` sums (None: not a secure one)."""
+    sums = train_sums.from_metrics(reply.content.metric_records.get(protocol.METRICS, {}))
+    return None if sums is None else int(sums["sites"])
+
+
 class SecureAggregationGrid:
     """A view of ``grid`` whose training rounds run under SecAgg+."""
 
@@ -68,6 +77,7 @@ class SecureRound:
         self.round = int(self.template[protocol.CONFIG]["server-round"])
         self.outcome: dict[int, Message] = {}
         self.sites: dict[int, ConfigRecord] = {}
+        self.silent: set[int] = set()  # sites that did not answer a stage in time
 
     def run(self) -> list[Message]:
         try:
@@ -76,7 +86,16 @@ class SecureRound:
             log.warning("secure aggregation round %d discarded: %s", self.round, err)
             for node in set(self.train) - set(self.outcome):  # keep refusals and errors
                 self.outcome[node] = self._error(node, f"round discarded: {err}")
+            self._abort(set(self.train) - self.silent)
         return list(self.outcome.values())
+
+    def _abort(self, nodes: set[int]) -> None:
+        """Tell the sites of the discarded round that answered (even with an error) to
+        forget its secrets now; a silent one forgets them at its next message."""
+        config = ConfigRecord({"server-round": self.round, protocol.SECAGG_STAGE: protocol.ABORT})
+        messages = [Message(RecordDict({protocol.CONFIG: config}), dst_node_id=node,
+                            message_type=MessageType.TRAIN) for node in sorted(nodes)]
+        self.grid.send_and_receive(messages, timeout=self.cfg.secagg.stage_timeout)
 
     def _run(self) -> None:
         params = SecAggParams.for_cohort(self.cfg.secagg, len(self.train))
@@ -112,17 +131,18 @@ class SecureRound:
             raise SecAggError("the survivors' total weight is 0")
         mean = total * (self.cfg.secagg.max_weight / weight)
         aggregate = add_update(arrays, mean)
-        sums = train_sums.as_metrics(train_sums.decode(exact[1:], survivors))
+        metrics = MetricRecord({protocol.NUM_EXAMPLES: survivors,
+                                **train_sums.as_metrics(train_sums.decode(exact[1:], survivors))})
+        carrier = min(server.inputs)
         for node in server.inputs:
             if node in self.outcome:  # its masked input arrived, so it counts anyway
                 log.warning("secure aggregation round %d: node %d did not complete the unmask "
                             "stage (error or refusal); its input is in the aggregate",
                             self.round, node)
-            content = RecordDict({
-                protocol.ARRAYS: aggregate,
-                protocol.METRICS: MetricRecord({protocol.NUM_EXAMPLES: 1, **sums}),
-                protocol.SITE: self.sites[node],
-            })
+            content = RecordDict({protocol.SITE: self.sites[node]})
+            if node == carrier:  # the one aggregate, once
+                content[protocol.ARRAYS] = aggregate
+                content[protocol.METRICS] = metrics
             self.outcome[node] = Message(content, reply_to=self.train[node])
 
     def _stage(self, stage: str, payloads: dict[int, bytes], params: SecAggParams,
@@ -158,6 +178,7 @@ class SecureRound:
                     self.sites[node] = site
                 answers[node] = reply.content[protocol.SECAGG][protocol.PAYLOAD]
         for node in set(payloads) - set(answers) - set(self.outcome):
+            self.silent.add(node)
             self.outcome[node] = self._error(
                 node, f"stage {stage}: no reply within {params.stage_timeout:g} s")
         parsed = {}

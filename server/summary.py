@@ -6,7 +6,7 @@ from typing import Any
 
 from conf.schema import ExperimentConfig
 from server.roster import SiteRoster
-from server.round_reporter import epsilon_label
+from server.round_reporter import epsilon_label, planned_epsilon_text
 from server.strategies.site_level_dp import SiteLevelDP
 from server.synthetic_pool import POOLED, SyntheticPool
 from server.warm_start import WarmStart
@@ -36,6 +36,9 @@ def summary_text(cfg: ExperimentConfig, rows: list[dict[str, Any]], roster: Site
         label = labels.pop() if len(labels) == 1 else "per site, see privacy.json"
         lines.append(f"privacy: ε added by this run per site {min(run_eps):.3f}..{max(run_eps):.3f}"
                      f", lifetime ε up to {top.lifetime_epsilon:.3f} ({label})")
+    elif cfg.withholds_site_epsilon:
+        lines.append(f"privacy: {planned_epsilon_text(cfg)}; each site's ledger holds its "
+                     "own (privfl ledger)")
     if site_dp is not None:
         plan = site_dp.plan
         lines.append(f"privacy: site-level ε {site_dp.epsilon:.3f} over {len(site_dp.events)} "

@@ -59,7 +59,7 @@ def run_simulation(raw: DictConfig) -> dict:
     settings_dir.mkdir(exist_ok=True)
     ledger_dir = Path(cfg.simulation.ledger_dir or out / "ledgers")
     identities, roster = {}, None
-    if cfg.secagg.name != "none":
+    if cfg.secure:
         SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
         identities, roster = write_identities([f"site-{i}" for i in range(cfg.sites)],
                                               settings_dir / "identities")

@@ -6,11 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import OmegaConf
 
 from conf.schema import ExperimentConfig
 from conf.validate import validate
+from tests.support import configs
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -27,9 +26,7 @@ def compose_raw() -> Callable[..., dict]:
     """Compose the Hydra config with overrides; return it as a plain resolved dict."""
 
     def _compose(*overrides: str, output_dir: str = "/tmp/privfl-test") -> dict:
-        with initialize_config_module(config_module="conf", version_base="1.3"):
-            raw = compose("config", overrides=[*overrides, f"output_dir={output_dir}"])
-        return OmegaConf.to_container(raw, resolve=True)
+        return configs.compose_raw(*overrides, output_dir=output_dir)
 
     return _compose
 

@@ -5,8 +5,10 @@ A train message whose config names a ``secagg-stage`` is one stage of the protoc
 its update into a masked, quantised vector (with site-level DP, the update is first
 clipped to ``privacy.client.clipping_norm`` and weighted like every other site's).
 The round's secrets stay in the node's context state until the round is unmasked or
-abandoned, and never leave the site except as encrypted shares. Which stage may come
-next is the site-policy mod's check (``client.mods.site_policy``).
+abandoned, and never leave the site except as encrypted shares. The mask stage answers
+only "ok" besides the masked vector: the training reply's privacy report (q, σ, ε) would
+reveal the site's row count, so it stays at the site (its ledger holds it). Which stage
+may come next is the site-policy mod's check (``client.mods.site_policy``).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ Stage = Callable[[Message, Context, ClientAppCallable], Message]
 def secagg_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
     """Run the SecAgg+ stage the message asks for; pass anything else through.
 
-    The round's secrets leave the node state when it is unmasked or abandoned: a stage
-    that fails or refuses, and any message that is not one of its stages, ends it."""
+    The round's secrets leave the node state when it is unmasked or abandoned: the
+    coordinator's ``abort`` of a discarded round, a stage that fails or refuses, and any
+    message that is not one of its stages end it."""
     config = msg.content.config_records.get(protocol.CONFIG)
     if msg.metadata.message_type != MessageType.TRAIN or not config or \
             protocol.SECAGG_STAGE not in config:
@@ -56,7 +59,7 @@ def secagg_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> 
     except BaseException:
         wipe(context)
         raise
-    if stage == protocol.UNMASK or not answered_ok(reply):
+    if stage in (protocol.UNMASK, protocol.ABORT) or not answered_ok(reply):
         wipe(context)
     return reply
 
@@ -113,9 +116,7 @@ def _mask(msg: Message, context: Context, call_next: ClientAppCallable) -> Messa
                                exact=[weight, *_train_facts(trained, params, state.cohort)])
     _save(context, state)
     payload = wire.dump_masked(masked, params.modulus_bits)
-    content = RecordDict({protocol.SITE: site,
-                          protocol.SECAGG: ConfigRecord({protocol.PAYLOAD: payload})})
-    return Message(content, reply_to=msg)
+    return _reply(msg, state.site, payload)  # "ok" only: the ε report would reveal q
 
 
 def _train_facts(trained: Message, params: SecAggParams, cohort: int) -> list[int]:
@@ -129,6 +130,11 @@ def _train_facts(trained: Message, params: SecAggParams, cohort: int) -> list[in
                              2**params.modulus_bits, cohort)
 
 
+def _abort(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
+    """The coordinator discarded the round: forget its secrets (``secagg_mod`` wipes)."""
+    return _reply(msg, current().settings.site, b"")
+
+
 def _unmask(msg: Message, context: Context, call_next: ClientAppCallable) -> Message:
     shares, state = unmask(_load(context, msg), wire.load_request(_payload(msg)))
     _save(context, state)
@@ -140,6 +146,7 @@ STAGES: dict[str, Stage] = {
     protocol.SHARE: _share,
     protocol.MASK: _mask,
     protocol.UNMASK: _unmask,
+    protocol.ABORT: _abort,
 }
 
 

@@ -54,7 +54,7 @@ def submit_run(raw: DictConfig) -> dict:
     if cfg.server_test_data is not None and not Path(cfg.server_test_data).is_file():
         raise ConfigError(f"server_test_data={cfg.server_test_data}: no such file (the "
                           "coordinator's own held-out table; null: no central evaluation)")
-    if cfg.secagg.name != "none":
+    if cfg.secure:
         SecAggParams.for_cohort(cfg.secagg, cfg.sites)  # bad parameters stop here
     outputs = fresh_run_outputs(cfg)
     line = start_line(cfg, "deployed sites")

@@ -71,7 +71,8 @@ def _record_level(privacy: dict[str, Any]) -> list[Block]:
          site.get("accountant") or "—", site.get("unit") or "—")
         for name, site in sites.items()
     )
-    silent = sorted(set(sites) - set(reported))
+    withheld = bool(privacy.get("site_epsilon_withheld"))
+    silent = [] if withheld else sorted(set(sites) - set(reported))
     blocks: list[Block] = [
         Items((
             "Protected: each single record (row) of each site's training data, against "
@@ -85,9 +86,17 @@ def _record_level(privacy: dict[str, Any]) -> list[Block]:
             f"per site for this run: {exact(privacy.get('target_epsilon_per_run'))}.",
             "Each site's ε is its own: the sites' ε are not added together.",
         )),
-        Table(("site", *(label for _, label in RECORD_COLUMNS), "accountant", "unit"), rows,
-              caption="Record-level (ε, δ) per site"),
     ]
+    if not withheld:
+        blocks.append(Table(("site", *(label for _, label in RECORD_COLUMNS), "accountant",
+                             "unit"), rows, caption="Record-level (ε, δ) per site"))
+    else:
+        blocks.append("Per-site ε withheld: under secure aggregation the sites answer only ok "
+                      "or a refusal, because one site's q, σ or ε would reveal its row count. "
+                      f"Each site calibrated its noise so that this run adds at most ε = "
+                      f"{exact(privacy.get('target_epsilon_per_run'))} (at its own δ) to its "
+                      "ledger, which it enforces itself; `privfl ledger` at the site shows "
+                      "the exact spend.")
     if silent:
         blocks.append(f"No privacy report from {', '.join(silent)} (refused or never "
                       "trained): this run spent nothing of theirs that the coordinator knows "

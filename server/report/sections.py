@@ -28,6 +28,10 @@ def headline_epsilon(run: RunRecord) -> str:
         return "none (NOT private at record level)"
     spent = [s["run_epsilon"] for s in run.privacy.get("sites", {}).values()
              if s.get("run_epsilon") is not None]
+    if run.privacy.get("site_epsilon_withheld"):
+        return (f"ε ≤ {run.privacy.get('target_epsilon_per_run')} per site for the whole run, "
+                f"as planned ({run.privacy.get('accountant')}, δ as each site set it, "
+                "unit=record; per-site spend withheld under secure aggregation)")
     if not spent:
         return "no site reported an ε"
     return (f"ε added by this run per site {min(spent):.3f} to {max(spent):.3f} "

@@ -4,7 +4,9 @@ The sites' ledgers are the source of truth (charged write-ahead, so a round that
 after its charge counts); ε is recomputed from them by the ledger's own accountant
 (:func:`privacy.ledger_report.run_epsilon_by_round`). A coordinator without the ledgers
 (deployment: they stay at the sites) falls back to ``metrics.jsonl``: each site's ε as it
-last reported it (``site_run_epsilon``), or in older runs the highest site's ε.
+last reported it (``site_run_epsilon``), or in older runs the highest site's ε. Under
+secure aggregation the sites withhold their ε (``privacy.json``'s
+``site_epsilon_withheld``), and the report plots none, even where it could read ledgers.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ def site_epsilon(run_dir: Path, privacy: dict[str, Any], outcome: dict[str, Any]
     """ε per site per round from the ledgers, else from ``rows``; empty without DP."""
     site_level = {r["round"]: r["site_epsilon"] for r in rows
                   if r.get("round", 0) >= 1 and r.get("site_epsilon") is not None}
-    if privacy.get("accountant") is None:
-        return SiteEpsilon(site_level=site_level)
+    if privacy.get("accountant") is None or privacy.get("site_epsilon_withheld"):
+        return SiteEpsilon(site_level=site_level)  # withheld: no per-site ε leaves a site
     from_ledgers = _from_ledgers(run_dir, set(privacy.get("sites", {})), outcome.get("run_id"))
     if from_ledgers:
         return SiteEpsilon(from_ledgers, LEDGERS, site_level)

@@ -19,7 +19,8 @@ def _common(cfg: ExperimentConfig) -> dict:
     s = cfg.strategy
     return {
         "fraction_train": s.fraction_train,
-        "fraction_evaluate": s.fraction_evaluate,
+        # under secure aggregation sites refuse federated evaluation (per-site metrics)
+        "fraction_evaluate": 0.0 if cfg.secure else s.fraction_evaluate,
         "min_train_nodes": cfg.min_sites,
         "min_evaluate_nodes": cfg.min_sites,
         "min_available_nodes": cfg.min_sites,

@@ -73,8 +73,9 @@ class SiteGuard(Strategy):
     """Decorates ``inner`` with failure screening and site exclusion."""
 
     def __init__(self, inner: Strategy, roster: SiteRoster, min_sites: int,
-                 timeout: float) -> None:
+                 timeout: float, *, secure: bool = False) -> None:
         self.inner = inner
+        self.secure = secure
         self.roster = roster
         self.min_sites = min_sites
         self.timeout = timeout
@@ -114,6 +115,8 @@ class SiteGuard(Strategy):
             self.current.trained.append(record.site)
             self._train_facts(record.site, msg.content.metric_records.get(protocol.METRICS))
             valid.append(msg)
+        if self.secure:  # the survivors' "ok"s, and one of them carries the aggregate
+            valid = [m for m in valid if protocol.ARRAYS in m.content.array_records]
         return self.inner.aggregate_train(server_round, valid)
 
     def _train_facts(self, site: str, metrics: MetricRecord | None) -> None:

@@ -5,8 +5,9 @@ Mersenne Twister and whose mean divides by the number of replies; see
 docs/privacy.md): it samples the round's cohort with the OS CSPRNG, lets the inner
 strategy (FedAvg or FedProx, built with ``fraction_train=1``) configure exactly those
 sites, and replaces the inner aggregate by ``privacy.site_level.SiteLevelPlan.noisy_mean``
-of the replies' updates. Under secure aggregation every reply carries the survivors'
-mean, so the same formula releases their sum / cohort. Each release is accounted; a
+of the replies' updates. Under secure aggregation the one reply carries the survivors'
+mean of clipped updates, so their sum is that mean times their count and the release is
+the same sum / cohort. Each release is accounted; a
 round whose release would take the run past ``privacy.client.epsilon`` (fewer usable
 sites raise the sampling rate) is not started and the run stops.
 """
@@ -32,6 +33,7 @@ from privacy.site_level import SiteLevelPlan, cohort_size
 from privacy.vectors import flatten
 from server.arrays import add_update
 from server.errors import SiteLevelBudgetError
+from server.secure_aggregation import secure_survivors
 from server.strategies.registry import build_strategy
 
 log = logging.getLogger("privfl")
@@ -108,13 +110,18 @@ class SiteLevelDP(Strategy):
         current = flatten(pending.arrays.to_numpy_ndarrays())
         updates = [flatten(r.content[protocol.ARRAYS].to_numpy_ndarrays()) - current
                    for r in replies]
-        noisy = self.plan.noisy_mean(updates, pending.cohort, self._noise(server_round))
+        survivors = secure_survivors(replies[0])
+        noise = self._noise(server_round)
+        if survivors is not None:  # one aggregate: the mean of the survivors' clipped updates
+            noisy = self.plan.noisy_sum(updates[0] * survivors, pending.cohort, noise)
+        else:
+            noisy = self.plan.noisy_mean(updates, pending.cohort, noise)
         self.events.append(pending.event)
         self.epsilon = pending.epsilon_after
         log.info("round %d: site-level DP-FedAvg noise std %.4g on the mean of %d/%d "
                  "sites; site-level ε so far %.3f", server_round,
-                 self.plan.noise_std(pending.cohort), len(replies), pending.cohort,
-                 self.epsilon)
+                 self.plan.noise_std(pending.cohort), survivors or len(replies),
+                 pending.cohort, self.epsilon)
         return add_update(pending.arrays, noisy), metrics
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ("audit", "csprng_noise", "dp_overhead", "mask_expansion", "secagg_cost",
-         "simulate_walltime", "synth_quality", "tracking_overhead")
+         "secure_aggregate", "simulate_walltime", "synth_quality", "tracking_overhead")
 NOT_IN_CI = {
     "deploy_walltime": "no --quick mode: a real 3-site deployment plus a simulation",
     "privacy_utility": "its --quick mode is a sweep of Ray runs (minutes on 2 cores)",

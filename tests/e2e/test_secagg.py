@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from privacy.ledger import Ledger
 from tests.e2e.conftest import run_privfl
+from tests.support.lying_server_app import REPLIES
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_secaggplus_with_record_and_site_level_dp_through_ray(tmp_path: Path) -> None:
@@ -28,7 +34,10 @@ def test_secaggplus_with_record_and_site_level_dp_through_ray(tmp_path: Path) ->
     model = torch.load(run_dir / "model.pt")
     assert all(torch.isfinite(v).all() for v in model.values())
     privacy = json.loads((run_dir / "privacy.json").read_text())
-    assert all(2.9 < s["run_epsilon"] <= 3.0 for s in privacy["sites"].values())
+    assert privacy["site_epsilon_withheld"] is True  # each site's ε stays at the site
+    for ledger in (run_dir / "ledgers").glob("*.json"):
+        spent = Ledger.load(ledger)
+        assert 2.9 < spent.run_epsilon(spent.events[0].run_id) <= 3.0
     assert privacy["site_level"]["releases"] == 2 and privacy["site_level"]["unit"] == "site"
     settings = json.loads((run_dir / "sites" / "site-0.json").read_text())
     assert settings["policy"]["require_secure_aggregation"] is True
@@ -52,3 +61,39 @@ def test_sites_that_require_secure_aggregation_refuse_a_run_without_it(tmp_path:
                         "but this run asks for secagg=none") >= 3
     for ledger in (run_dir / "ledgers").glob("*.json"):
         assert json.loads(ledger.read_text())["events"] == []
+
+
+def test_a_lying_serverapp_in_the_simulation_runtime_is_refused_at_every_step(
+        tmp_path: Path) -> None:
+    """A ServerApp that skips preflight, skips SecAgg+, runs stages out of order and asks
+    for per-site evaluation, run by Flower's Simulation Runtime against privfl's real
+    ClientApp on Ray: each site refuses each step, naming its setting; no ledger moves."""
+    run_dir = tmp_path / "run"
+    code = ("import sys; from tests.support.lying_server_app import simulate; "
+            "sys.exit(simulate(sys.argv[1:]))")
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "sites=3", "rounds=1", "secagg=secaggplus",
+         "simulation.site_policy.require_secure_aggregation=true",
+         f"hydra.run.dir={run_dir}"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=600, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    answers = json.loads((run_dir / REPLIES).read_text())
+    expected = {
+        "synthesize before preflight": "before this run's preflight",
+        "plain train": "requires secure aggregation (require-secure-aggregation=true): it "
+                       "trains only inside the SecAgg+ mask stage",
+        "mask without advertise": "got SecAgg+ stage 'mask' of round 1 while at no secure "
+                                  "aggregation round",
+        "advertise again": "got SecAgg+ stage 'advertise' of round 1 while at round 1",
+        "evaluate": "answers no federated evaluation under secure aggregation",
+    }
+    for attack, reason in expected.items():
+        replies = answers[attack]
+        assert len(replies) == 3, attack
+        assert all(r["status"] == "refused" and reason in r["reason"]
+                   for r in replies.values()), (attack, replies)
+    assert all(r["status"] == "ok" for r in answers["preflight"].values())
+    assert all(r["status"] == "ok" for r in answers["advertise"].values())
+    ledgers = sorted((run_dir / "ledgers").glob("*.json"))
+    assert len(ledgers) == 3 and all(not Ledger.load(path).events for path in ledgers)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.support.configs import experiment_config
 from tests.support.federation import build_federation, node_id
 from tests.support.inprocess_grid import CRASH
 
@@ -23,18 +24,11 @@ def _rows(run_dir: Path) -> list[dict]:
 def plain_and_secure(tmp_path_factory) -> tuple[dict, dict, int]:
     """Round 1 of the same non-private federation (deterministic shuffling, same
     initial model) in the clear and under SecAgg+: the sites train identically."""
-    from hydra import compose, initialize_config_module
-    from omegaconf import OmegaConf
-
-    from conf.validate import validate
-
     root = tmp_path_factory.mktemp("round-metrics")
     rows = []
     for name, extra in (("plain", ()), ("secure", ("secagg=secaggplus",))):
-        with initialize_config_module(config_module="conf", version_base="1.3"):
-            raw = compose("config", overrides=[*PLAIN, *extra, f"output_dir={root / name}"])
-        fed = build_federation(validate(OmegaConf.to_container(raw, resolve=True)),
-                               root / name)
+        cfg = experiment_config(*PLAIN, *extra, output_dir=str(root / name))
+        fed = build_federation(cfg, root / name)
         fed.run()
         rows.append(_rows(fed.run_dir)[0])
     model = torch.load(fed.run_dir / "model.pt")
@@ -70,8 +64,10 @@ def test_bytes_cover_the_model_each_way(plain_and_secure) -> None:
     # train + evaluate: the global model to each of 4 sites; the trained model back
     assert 8 * model_bytes < plain["bytes_sent"] < 8 * model_bytes + 4 * 8 * 2048
     assert 4 * model_bytes < plain["bytes_received"] < 4 * model_bytes + 8 * 2048
-    # SecAgg+: masked vectors of 6-byte values and four stages cost more both ways
-    assert secure["bytes_sent"] > plain["bytes_sent"]
+    # SecAgg+: no federated evaluation (per-site metrics), the model once to each site in
+    # the mask stage; masked vectors of 6-byte values and four stages cost more back
+    assert plain["federated_evaluation"] and not secure["federated_evaluation"]
+    assert 4 * model_bytes < secure["bytes_sent"] < plain["bytes_sent"]
     assert secure["bytes_received"] > plain["bytes_received"]
 
 

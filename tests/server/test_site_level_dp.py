@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from conf.errors import ConfigError
+from privacy.ledger import Ledger
 from tests.support.federation import build_federation
 
 
@@ -52,8 +53,10 @@ def test_both_levels_are_reported_side_by_side_never_added(make_config,
     fed = build_federation(cfg, tmp_path)
     fed.run()
     privacy = _json(fed.run_dir, "privacy.json")
-    assert all(2.9 < s["run_epsilon"] <= 3.0 and s["unit"] == "record"
-               for s in privacy["sites"].values())
+    assert privacy["unit"] == "record" and privacy["site_epsilon_withheld"] is True
+    for site in range(4):  # the record-level ε stays at each site under secure aggregation
+        ledger = Ledger.load(fed.ledger(site))
+        assert 2.9 < ledger.run_epsilon(ledger.events[0].run_id) <= 3.0
     assert 7.9 < privacy["site_level"]["epsilon"] <= 8.0
     assert "never added" in privacy["statement"]
     assert [r["sites_trained"] for r in _rows(fed.run_dir)] == [4, 4]
