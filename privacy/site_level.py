@@ -1,21 +1,23 @@
 """Site-level DP (DP-FedAvg, McMahan et al. 2018) arithmetic, without Flower.
 
-Each round the coordinator samples ``cohort`` of the ``population`` usable sites with the
-OS CSPRNG, clips every site's update to L2 norm S (at the site before secure
-aggregation; again at the coordinator for plain updates), and releases
+Each round the coordinator samples its cohort by Poisson sampling: every usable site
+joins independently with probability q = m / population (m: ``cohort_size``, the
+expected cohort), drawn from the OS CSPRNG (:func:`poisson_cohort`). Every site's update
+is clipped to L2 norm S (at the site before secure aggregation; again at the coordinator
+for plain updates), and the coordinator releases
 
-    sum of clipped updates / cohort  +  N(0, (z * S / cohort)^2)
+    sum of clipped updates / m  +  N(0, (z * S / m)^2)
 
-The fixed denominator makes the sensitivity S / cohort whatever the number of sites that
-actually replied (dropouts shrink the update; they never weaken the guarantee), so the
-noise has the same standard deviation every round for a fixed cohort. A round is one
-Gaussian release with noise multiplier z on a subsample of rate cohort / population,
-accounted with the run's accountant (RDP by default) as a Poisson-subsampled Gaussian;
-see docs/privacy.md for that assumption.
+The fixed denominator m makes the sensitivity S / m whatever the number of sites sampled
+or replied (an empty cohort releases the noise alone; dropouts shrink the update; none
+weakens the guarantee). A round is then exactly a Poisson-subsampled Gaussian mechanism
+with noise multiplier z and rate q, which is what the run's accountant (RDP by default)
+composes: add/remove-one-site neighbours, unit=site.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,9 +32,20 @@ from privacy.vectors import clip_l2
 RELEASE_LABEL = "site-level DP-FedAvg aggregate"
 
 
+SAMPLING = ("Poisson sampling: each usable site joins a round's cohort independently with "
+            "probability sample_rate (expected cohort / usable sites), drawn with the OS "
+            "CSPRNG; the mean divides by the expected cohort (fixed denominator); accounted "
+            "as the Poisson-subsampled Gaussian mechanism, add/remove-one-site neighbours")
+
+
 def cohort_size(population: int, fraction: float, minimum: int) -> int:
-    """Sites sampled per round: Flower's FedAvg rule, at most the population."""
+    """The expected cohort per round: Flower's FedAvg rule, at most the population."""
     return min(population, max(int(population * fraction), minimum))
+
+
+def poisson_cohort(population: Sequence[int], rate: float, rng: random.Random) -> list[int]:
+    """The sites of ``population`` that ``rng`` draws, each independently with ``rate``."""
+    return [site for site in population if rng.random() < rate]
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,8 @@ class SiteLevelPlan:
                    cfg.privacy.accountant)
 
     def noise_std(self, cohort: int) -> float:
-        """Standard deviation of the noise on the released mean update."""
+        """Standard deviation of the noise on the released mean update (``cohort``: the
+        expected cohort, the fixed denominator)."""
         return self.noise_multiplier * self.clipping_norm / cohort
 
     def release(self, run_id: str, server_round: int, cohort: int,
@@ -77,8 +91,11 @@ class SiteLevelPlan:
         """Sum of the clipped ``updates`` / ``cohort`` plus Gaussian noise."""
         if not updates:
             raise ValueError("no update to release")
-        total = np.sum([clip_l2(u, self.clipping_norm) for u in updates], axis=0)
-        return self.noisy_sum(total, cohort, noise)
+        return self.noisy_sum(self.clipped_sum(updates), cohort, noise)
+
+    def clipped_sum(self, updates: Sequence[np.ndarray]) -> np.ndarray:
+        """The sum of ``updates``, each clipped to the clipping norm."""
+        return np.sum([clip_l2(u, self.clipping_norm) for u in updates], axis=0)
 
     def noisy_sum(self, clipped_sum: np.ndarray, cohort: int, noise: NoiseSource
                   ) -> np.ndarray:
