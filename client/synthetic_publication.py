@@ -101,7 +101,9 @@ def synthesize(cfg: ExperimentConfig, settings: SiteSettings, run_id: str) -> Pu
     task = get_task(cfg.task)
     columns = public_columns(task)
     real = as_levels(training_rows(cfg, settings, task), columns)
-    rows = cfg.synthetic.rows or len(real)
+    # 0: a DP table as many rows as MST's noisy counts estimate (never the exact count);
+    # a non-DP table as many as the site trains on (listed as an uncovered release)
+    rows = cfg.synthetic.rows or (None if cfg.synthetic.private else len(real))
     _check_rows(cfg, settings, len(real))
     timer = _Timer()
     with quiet_library_loggers():
@@ -110,7 +112,7 @@ def synthesize(cfg: ExperimentConfig, settings: SiteSettings, run_id: str) -> Pu
 
 
 def _dp_mst(cfg: ExperimentConfig, settings: SiteSettings, real: pd.DataFrame,
-            columns: tuple[FeatureSpec, ...], rows: int, run_id: str, timer: _Timer
+            columns: tuple[FeatureSpec, ...], rows: int | None, run_id: str, timer: _Timer
             ) -> Publication:
     """Charge (write-ahead), fit and sample MST; the charge is marked released later."""
     syn = cfg.synthetic

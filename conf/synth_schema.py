@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from conf.errors import ConfigError
@@ -95,6 +96,8 @@ class SynthConfig:
     synthesizer: SynthesizerConfig
     data: str
     out: str
+    review: str = ""
+    report_in_release: bool = False
     metadata: str | None = None
     rows: int | None = field(default=None, metadata={"ge": 1})
     force: bool = False
@@ -105,6 +108,12 @@ class SynthConfig:
     ledger: LedgerConfig = field(default_factory=LedgerConfig)
     output_dir: str = "."
 
+    @property
+    def review_dir(self) -> str:
+        """Where the reports go (statistics of the real rows): ``review``, else beside
+        ``out`` as ``<out>-review``."""
+        return self.review or f"{self.out.rstrip('/')}-review"
+
     def declared(self, name: str) -> FeatureSpec | None:
         """The public declaration of column ``name``, if any."""
         return next((spec for spec in self.columns if spec.name == name), None)
@@ -113,6 +122,10 @@ class SynthConfig:
 def validate_synth(raw: Mapping[str, Any]) -> SynthConfig:
     """Validate a composed ``synth`` config; ConfigError (one line) on the first problem."""
     cfg = build(SynthConfig, raw, "")
+    if Path(cfg.review_dir).resolve() == Path(cfg.out).resolve():
+        raise ConfigError(f"review={cfg.review}: the same folder as out; the review folder holds "
+                          "statistics of the real rows and must not be the release folder "
+                          "(report_in_release=true puts a copy into out)")
     _check_columns(cfg)
     syn = cfg.synthesizer
     if syn.name in GAN_SYNTHESIZERS and syn.batch_size % syn.pac:

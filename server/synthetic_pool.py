@@ -136,9 +136,12 @@ class SyntheticPool:
                             "computed on real rows without noise (each site allowed it, "
                             "allow-synthetic-statistics=true)")
         if self.published:
-            released.append("synthesis reports: each site's synthetic row count (with "
-                            "synthetic.rows=0 equal to its training rows) and its fitting "
-                            "times; a refusal's reason")
+            count = ("with synthetic.rows=0 its training row count" if
+                     self.cfg.synthetic.rows == 0 and not self.cfg.synthetic.private else
+                     "declared, or for dp_mst with synthetic.rows=0 MST's DP estimate of its "
+                     "training rows, covered by its ε")
+            released.append(f"synthesis reports: each site's synthetic row count ({count}) and "
+                            "its fitting times; a refusal's reason")
         return released
 
 

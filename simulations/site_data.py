@@ -18,7 +18,10 @@ from tasks.registry import get_task
 
 @dataclass(frozen=True)
 class SimulatedData:
-    """Where the launcher put the data, and the SHA-256 of each file."""
+    """Where the launcher put the data, and the SHA-256 of the coordinator's file (the
+    server test set). The sites' files are not hashed into the coordinator's manifest: a
+    hash of one site's file would confirm a guess of that whole file, a release no ε
+    covers."""
 
     site_files: list[Path]
     site_rows: list[int]
@@ -42,5 +45,5 @@ def write_site_data(cfg: ExperimentConfig, folder: Path) -> SimulatedData:
         path = folder / f"site-{i}{task.data_suffix}"
         write_table(rest.iloc[rows].reset_index(drop=True), path)
         site_files.append(path)
-    sha = {p.name: file_sha256(p) for p in [server_test, *site_files]}
+    sha = {server_test.name: file_sha256(server_test)}
     return SimulatedData(site_files, [len(rows) for rows in parts], server_test, sha)

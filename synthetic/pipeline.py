@@ -7,6 +7,8 @@ the report was written; ``force=true`` overrides).
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,13 @@ from synthetic.gate import EXIT_BLOCKED, failed, gate_checks
 from synthetic.privacy_checks import privacy_checks
 from synthetic.progress import Progress, quiet_library_loggers
 from synthetic.quality import quality
-from synthetic.release import check_out_free, write_folder
+from synthetic.release import (
+    RELEASE_MANIFEST,
+    REPORTS,
+    check_out_free,
+    release_manifest,
+    write_folder,
+)
 from synthetic.report import build_report
 from synthetic.report_render import to_html, to_json, to_markdown
 from synthetic.synthesizers import SYNTHESIZERS, MstSynthesizer, SdvSynthesizer, Synthesizer
@@ -33,10 +41,11 @@ MIN_HOLDOUT_ROWS = 20
 
 @dataclass(frozen=True)
 class SynthOutcome:
-    """What a run did: its exit code, output folder and report."""
+    """What a run did: its exit code, release and review folders and report."""
 
     exit_code: int
     out: Path
+    review: Path
     report: dict[str, Any]
 
 
@@ -57,8 +66,9 @@ def run_synth(cfg: SynthConfig, progress: Progress | None = None) -> SynthOutcom
 
 
 def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
-    out, data_path = Path(cfg.out), Path(cfg.data)
+    out, review, data_path = Path(cfg.out), Path(cfg.review_dir), Path(cfg.data)
     check_out_free(out)
+    check_out_free(review)
     check_suffix(data_path)
     name = cfg.synthesizer.name
     with progress.step("read", f"reading {data_path.name}"):
@@ -99,8 +109,9 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
     # a DP release must not depend on non-DP checks of the real rows: advisory only
     released = not failures or cfg.force or cfg.synthesizer.private
     table_file = f"synthetic{data_path.suffix.lower()}"
-    outputs = [table_file, "metadata.json"] if released else []
-    outputs += ["report.json", "report.md", "report.html"]
+    outputs = [f"{out.name}/{name}" for name in (table_file, "metadata.json", RELEASE_MANIFEST)
+               + (REPORTS if cfg.report_in_release else ())] if released else []
+    outputs += [f"{review.name}/{name}" for name in REPORTS]
     report = build_report(
         cfg, data_rows=len(table), data_columns=len(table.columns), train_rows=len(train),
         holdout_rows=len(holdout), synthetic_rows=len(synthetic),
@@ -109,14 +120,22 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
         timings=dict(progress.timings),
         dp=dp.summary(list(prepared.table.columns), released) if dp else None,
         outputs=outputs)
-    files = {"report.json": _text(to_json(report)), "report.md": _text(to_markdown(report)),
-             "report.html": _text(to_html(report))}
+    reports = {"report.json": _text(to_json(report)), "report.md": _text(to_markdown(report)),
+               "report.html": _text(to_html(report))}
+    write_folder(review, reports)  # the site's own: statistics of the real rows
     if released:
+        manifest = release_manifest(cfg, table_file, len(synthetic), dp is not None)
         files = {table_file: lambda path: write_table(synthetic, path),
-                 "metadata.json": _text(md.to_json(prepared.metadata)), **files}
-    write_folder(out, files, before_commit=release.released if release and released else None)
-    _summarise(progress, cfg, out, report, failures)
-    return SynthOutcome(0 if released else EXIT_BLOCKED, out, report)
+                 "metadata.json": _text(md.to_json(prepared.metadata)),
+                 RELEASE_MANIFEST: _text(json.dumps(manifest, indent=2) + "\n"),
+                 **(reports if cfg.report_in_release else {})}
+        try:
+            write_folder(out, files, before_commit=release.released if release else None)
+        except BaseException:
+            shutil.rmtree(review)  # ours, just written: a rerun finds both folders free
+            raise
+    _summarise(progress, cfg, out, review, report, failures)
+    return SynthOutcome(0 if released else EXIT_BLOCKED, out, review, report)
 
 
 def _check_rows(cfg: SynthConfig, rows: int) -> None:
@@ -191,8 +210,8 @@ def _text(text: str):
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
-def _summarise(progress: Progress, cfg: SynthConfig, out: Path, report: dict[str, Any],
-               failures: list) -> None:
+def _summarise(progress: Progress, cfg: SynthConfig, out: Path, review: Path,
+               report: dict[str, Any], failures: list) -> None:
     score = report["quality"]["score"]
     quality_text = "n/a" if score is None else f"{score:.3f}"
     advisory = report["gate"]["advisory"]
@@ -202,8 +221,9 @@ def _summarise(progress: Progress, cfg: SynthConfig, out: Path, report: dict[str
     if report["gate"]["forced"]:
         progress.warn(report["gate"]["warning"])
     if report["released"]:
-        progress.say(f"wrote {report['data']['synthetic_rows']} synthetic rows, metadata and "
-                     f"report to {out} (quality {quality_text})")
+        progress.say(f"wrote {report['data']['synthetic_rows']} synthetic rows and metadata to "
+                     f"{out} (to share); the report, with statistics of the real rows (NOT DP, "
+                     f"for this site only), to {review} (quality {quality_text})")
     else:
         progress.warn(f"release gate FAILED: the synthetic table was NOT written; the report "
-                      f"is in {out} (review it; force=true writes the table anyway)")
+                      f"is in {review} (review it; force=true writes the table anyway)")

@@ -82,7 +82,7 @@ class MstSynthesizer:
     pass, so ``fit`` does both and ``sample`` hands the rows over."""
 
     def __init__(self, cfg: SynthesizerConfig, columns: Sequence[FeatureSpec], *, rho: float,
-                 rows: int, integers: Sequence[str] = (),
+                 rows: int | None, integers: Sequence[str] = (),
                  progress: Callable[[str], None] | None = None) -> None:
         self._cfg = cfg
         self._columns = tuple(columns)
@@ -93,8 +93,8 @@ class MstSynthesizer:
         self._sampled: pd.DataFrame | None = None
 
     def fit(self, train: pd.DataFrame) -> None:
-        """Measure the noisy marginals and sample ``rows`` rows. The DP noise comes from OS
-        entropy: no seed is ever passed."""
+        """Measure the noisy marginals and sample ``rows`` rows (None: MST's DP estimate of
+        the real row count). The DP noise comes from OS entropy: no seed is ever passed."""
         from synthetic.dp.mst import fit_sample_mst
 
         self._sampled = fit_sample_mst(train, self._columns, self._rho, self._rows,
@@ -102,7 +102,7 @@ class MstSynthesizer:
                                        complete=self._cfg.complete, seed=None,
                                        progress=self._progress)
 
-    def sample(self, rows: int) -> pd.DataFrame:
+    def sample(self, rows: int | None) -> pd.DataFrame:
         """The rows sampled by ``fit`` (MST samples while fitting); integer columns without
         a missing value as integers (post-processing: no privacy cost)."""
         if self._sampled is None or rows != self._rows:

@@ -47,7 +47,7 @@ def fit_sample_mst(
     data: pd.DataFrame,
     columns: Sequence[FeatureSpec],
     rho: float,
-    rows: int,
+    rows: int | None,
     *,
     bins: int = 32,
     integers: Collection[str] = (),
@@ -57,6 +57,8 @@ def fit_sample_mst(
     progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """A synthetic table of ``rows`` rows with the declared ``columns`` (names, order), ρ-zCDP.
+    ``rows=None`` samples as many rows as the noisy 1-way marginals estimate the real table
+    holds (post-processing of measured counts: DP, no further cost), never the exact count.
 
     The domain comes from the declarations alone (``synthetic.dp.domain``: ``bins`` bins
     per numeric column, the columns named in ``integers`` integer-valued; with
@@ -73,8 +75,8 @@ def fit_sample_mst(
     """
     if not isinstance(rho, int | float) or isinstance(rho, bool) or not 0 < rho < math.inf:
         raise ValueError(f"rho must be a positive number, got {rho!r}")
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-        raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
+    if rows is not None and (not isinstance(rows, int) or isinstance(rows, bool) or rows < 1):
+        raise ValueError(f"rows must be an integer >= 1 or None, got {rows!r}")
     codecs = make_codecs(columns, bins, integers, complete)
     codes = encode_table(data, codecs)
     report = progress or (lambda line: None)
@@ -98,6 +100,7 @@ def fit_sample_mst(
     wanted = [*((name,) for name in found.sizes), *tree]
     marginals = estimate_marginals(found.sizes, found.measurements, found.total, wanted, iters)
     report(f"estimated the model from {len(found.measurements)} noisy marginals")
+    rows = rows if rows is not None else max(1, round(found.total))
     sampled = sample_tree(marginals, list(found.sizes), tree, rows, noise)
     cells = {name: expand(sampled[name], found.mappings[name], noise) for name in sampled}
     report(f"sampled {rows} rows")

@@ -77,7 +77,9 @@ def test_published_table_leaves_with_a_report_and_a_released_charge(fed: Federat
     report = json.loads(str(record[protocol.REPORT]))
     assert list(table.columns) == COLUMNS
     train_rows = len(load_local_data(fed.cfg, _settings(fed, 0)).train)
-    assert len(table) == report["rows"] == train_rows  # synthetic.rows=0: as many as trained
+    # synthetic.rows=0: MST's DP estimate of the training rows, never read off the table
+    assert len(table) == report["rows"]
+    assert abs(len(table) - train_rows) <= 0.2 * train_rows + 30
     assert report["privacy"]["differentially_private"] is True
     assert report["privacy"]["part_of_run_epsilon"] is True
     assert report["statistics"]["covered_by_epsilon"] is False

@@ -81,7 +81,7 @@ def test_a_used_run_directory_is_refused(first_run, workdir: Path) -> None:
     assert f"run directory {run_dir} already holds a run" in again.stderr
 
 
-def test_manifest_hashes_each_site_file(first_run) -> None:
+def test_manifest_hashes_the_coordinators_file_only(first_run) -> None:
     _, run_dir = first_run
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["packages"]["flwr"] == "1.42.0"
@@ -89,7 +89,7 @@ def test_manifest_hashes_each_site_file(first_run) -> None:
     assert len(manifest["config_sha256"]) == 64
     for name, digest in manifest["data_sha256"].items():
         assert hashlib.sha256((run_dir / "data" / name).read_bytes()).hexdigest() == digest
-    assert {"site-0.parquet", "site-1.parquet", "site-2.parquet"} <= set(manifest["data_sha256"])
+    assert set(manifest["data_sha256"]) == {"server-test.parquet"}  # no site file's hash
 
 
 def test_exhausted_site_refuses_before_round_one(first_run, ledger_dir: Path) -> None:

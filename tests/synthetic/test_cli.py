@@ -17,7 +17,9 @@ def test_synth_writes_a_released_copy(tmp_path: Path) -> None:
                         f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
-        "synthetic.parquet", "metadata.json", "report.json", "report.md", "report.html"}
+        "synthetic.parquet", "metadata.json", "release.json"}  # what the site shares
+    assert {p.name for p in (tmp_path / "out-review").iterdir()} == {
+        "report.json", "report.md", "report.html"}  # statistics of the real rows: its own
     for step in ("fitting gaussian_copula on 240 rows", "sampling 200 rows",
                  "DCRBaselineProtection", "wrote 200 synthetic rows"):
         assert step in result.stdout

@@ -115,7 +115,7 @@ def test_the_gate_is_advisory_for_a_dp_release(site: Path, tmp_path: Path,
     assert not gate["passed"] and gate["advisory"] and not gate["forced"]
     assert "no longer be covered by ε" in gate["note"]
     assert (outcome.out / "synthetic.csv").is_file()
-    assert "failed (advisory: DP release)" in (outcome.out / "report.md").read_text()
+    assert "failed (advisory: DP release)" in (outcome.review / "report.md").read_text()
     (entry,) = Ledger.load(tmp_path / "ledger.json").entries
     assert entry.released_at is not None
 
@@ -154,7 +154,7 @@ def test_mst_report_states_the_guarantee(released) -> None:
                                              "differentially_private": True}
     assert outcome.report["metadata"]["not_synthesized"] == ["record_id", "joined", "smoker"]
     assert any("WITHOUT DP noise" in s for s in outcome.report["statements"])
-    markdown = (outcome.out / "report.md").read_text()
+    markdown = (outcome.review / "report.md").read_text()
     assert "## Differential privacy" in markdown and "remaining budget" in markdown
 
 

@@ -32,14 +32,15 @@ def test_exact_copies_are_blocked(site_csv: Path, tmp_path: Path, capfd) -> None
     with copying_synthesizer():
         outcome = run_synth(make_config(site_csv, tmp_path / "out", *SMALL_CHECKS))
     assert outcome.exit_code == EXIT_BLOCKED == 4
-    assert {p.name for p in outcome.out.iterdir()} == REPORTS  # no table, no metadata
+    assert not outcome.out.exists()  # no table, no metadata
+    assert {p.name for p in outcome.review.iterdir()} == REPORTS
     assert {"gate.max_exact_copies", "gate.min_new_row_synthesis",
             "gate.min_dcr_baseline_protection"} <= _failed(outcome)
-    report = json.loads((outcome.out / "report.json").read_text())
+    report = json.loads((outcome.review / "report.json").read_text())
     assert report["released"] is False and report["gate"]["passed"] is False
     assert report["privacy"]["exact_copies"]["count"] == 800
-    assert report["outputs"] == sorted(REPORTS, key=["report.json", "report.md",
-                                                      "report.html"].index)
+    assert report["outputs"] == ["out-review/report.json", "out-review/report.md",
+                                 "out-review/report.html"]
     err = capfd.readouterr().err
     assert "release gate check failed: 800 synthetic row(s) equal a real row" in err
     assert "[gate.max_exact_copies]" in err
@@ -62,12 +63,12 @@ def test_force_writes_blocked_output_and_records_the_warning(site_csv: Path,
                                         *SMALL_CHECKS))
     assert outcome.exit_code == 0
     assert (outcome.out / "synthetic.csv").is_file() and (outcome.out / "metadata.json").is_file()
-    gate = json.loads((outcome.out / "report.json").read_text())["gate"]
+    gate = json.loads((outcome.review / "report.json").read_text())["gate"]
     assert gate["forced"] is True and gate["passed"] is False
     assert gate["warning"].startswith("force=true: the synthetic table and metadata were "
                                       "written although the release gate failed")
-    assert "force=true" in (outcome.out / "report.md").read_text()
-    assert "force=true" in (outcome.out / "report.html").read_text()
+    assert "force=true" in (outcome.review / "report.md").read_text()
+    assert "force=true" in (outcome.review / "report.html").read_text()
 
 
 def _privacy(copies: int = 0, new_rows: float | None = 1.0, baseline: float | None = 0.5,

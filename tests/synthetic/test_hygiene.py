@@ -24,7 +24,9 @@ from tests.synthetic.tables import (
     mixed_table,
 )
 
-EXPORTED = ("metadata.json", "report.json", "report.md", "report.html")
+RELEASED = ("metadata.json", "release.json")
+REVIEWED = ("report.json", "report.md", "report.html")
+EXPORTED = RELEASED + REVIEWED
 CHURN_LEVELS = ("Fiber optic", "Electronic check", "Month-to-month", "No internet service",
                 "Credit card (automatic)", "Bank transfer (automatic)")
 
@@ -47,9 +49,10 @@ def secret_tokens(real: pd.DataFrame) -> set[str]:
     return {t for t in tokens if len(t) >= 6 or not t.replace(".", "").isdigit()}
 
 
-def exported_bytes(out: Path) -> dict[str, str]:
-    return {name: (out / name).read_text(encoding="utf-8") for name in EXPORTED
-            if (out / name).exists()}
+def exported_bytes(outcome: SynthOutcome) -> dict[str, str]:
+    """Every text file written: the release folder's and the review folder's."""
+    paths = [outcome.out / name for name in RELEASED] + [outcome.review / n for n in REVIEWED]
+    return {path.name: path.read_text(encoding="utf-8") for path in paths if path.exists()}
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +88,11 @@ def test_undeclared_exports_hold_no_real_values(site, undeclared: SynthOutcome) 
     _, real = site
     tokens = secret_tokens(real)
     assert undeclared.exit_code == 0
-    for name, text in exported_bytes(undeclared.out).items():
+    for name, text in exported_bytes(undeclared).items():
         leaked = sorted(t for t in tokens if t in text)
         assert not leaked, f"{name} holds real values {leaked[:5]}"
     for level in ("basic", "premium", "bronze", "silver"):  # common levels, not declared
-        assert f'"{level}"' not in exported_bytes(undeclared.out)["metadata.json"]
+        assert f'"{level}"' not in exported_bytes(undeclared)["metadata.json"]
 
 
 def test_undeclared_metadata_has_structure_only(undeclared: SynthOutcome) -> None:
@@ -117,7 +120,7 @@ def test_declared_bounds_and_levels_are_the_only_ones_exported(site, declared) -
     undeclared = set(columns) - {spec.name for spec in MIXED_COLUMNS}
     assert all(set(columns[name]) <= KEPT_COLUMN_KEYS for name in undeclared)
     public = {RARE_LEVEL}  # declared public: may appear; nothing else may
-    for name, text in exported_bytes(declared.out).items():
+    for name, text in exported_bytes(declared).items():
         leaked = sorted(t for t in secret_tokens(real) - public if t in text)
         assert not leaked, f"{name} holds real values {leaked[:5]}"
 
@@ -127,15 +130,16 @@ def test_a_blocked_run_report_holds_no_real_values(site, tmp_path: Path) -> None
     with copying_synthesizer():
         outcome = run_synth(make_config(data, tmp_path / "out", *SMALL_CHECKS))
     assert outcome.exit_code == 4
-    for name, text in exported_bytes(outcome.out).items():
+    for name, text in exported_bytes(outcome).items():
         leaked = sorted(t for t in secret_tokens(real) if t in text)
         assert not leaked, f"{name} holds real values {leaked[:5]}"
 
 
 def test_no_pickle_or_other_file_is_written(undeclared: SynthOutcome) -> None:
     names = {p.name for p in undeclared.out.rglob("*")}
-    assert names == {"synthetic.csv", *EXPORTED}
-    for path in undeclared.out.iterdir():
+    assert names == {"synthetic.csv", *RELEASED}
+    assert {p.name for p in undeclared.review.rglob("*")} == set(REVIEWED)
+    for path in [*undeclared.out.iterdir(), *undeclared.review.iterdir()]:
         assert not path.read_bytes().startswith(b"\x80")  # a pickle's protocol opcode
 
 
@@ -145,7 +149,7 @@ def test_churn_levels_of_undeclared_columns_stay_out(tmp_path: Path) -> None:
     real.to_csv(tmp_path / "churn.csv", index=False)
     outcome = run_synth(make_config(tmp_path / "churn.csv", tmp_path / "out",
                                     "checks.synthetic_rows=100", "checks.max_rows=500"))
-    texts = exported_bytes(outcome.out)
+    texts = exported_bytes(outcome)
     assert set(texts) == set(EXPORTED)
     for name, text in texts.items():
         assert not [level for level in CHURN_LEVELS if level in text], name

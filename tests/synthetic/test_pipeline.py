@@ -18,7 +18,7 @@ from tests.synthetic.tables import (
     mixed_table,
 )
 
-OUTPUTS = {"synthetic.csv", "metadata.json", "report.json", "report.md", "report.html"}
+REVIEW = {"report.json", "report.md", "report.html"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,13 @@ def churn_run(tmp_path_factory) -> SynthOutcome:
 def test_mixed_table_is_released_with_every_output(mixed_run) -> None:
     outcome, real = mixed_run
     assert outcome.exit_code == 0
-    assert {p.name for p in outcome.out.iterdir()} == OUTPUTS
+    assert {p.name for p in outcome.out.iterdir()} == {"synthetic.csv", "metadata.json",
+                                                        "release.json"}
+    assert {p.name for p in outcome.review.iterdir()} == REVIEW
+    manifest = json.loads((outcome.out / "release.json").read_text())
+    assert manifest["differentially_private"] is False
+    assert "NOT differentially private" in manifest["files"][0]
+    assert "stays with the site" in manifest["not_released"]
     synthetic = pd.read_csv(outcome.out / "synthetic.csv")
     assert len(synthetic) == 600
     assert list(synthetic.columns) == list(real.columns)
@@ -82,7 +88,7 @@ def test_report_has_privacy_numbers_gate_statements_and_timings(mixed_run) -> No
 
 
 def test_report_files_agree_and_html_is_self_contained(mixed_run) -> None:
-    out = mixed_run[0].out
+    out = mixed_run[0].review
     report = json.loads((out / "report.json").read_text())
     assert report == json.loads(json.dumps(mixed_run[0].report))
     markdown = (out / "report.md").read_text()
@@ -133,3 +139,26 @@ def test_parquet_keeps_dates_and_survives_an_empty_column(tmp_path: Path) -> Non
     synthetic = pd.read_parquet(outcome.out / "synthetic.parquet")
     assert pd.api.types.is_datetime64_any_dtype(synthetic["joined"])
     assert outcome.report["privacy"]["dcr_baseline_protection"]["score"] is not None
+
+
+def test_reports_go_into_the_release_only_when_asked_and_then_say_not_dp(
+        tmp_path: Path) -> None:
+    mixed_table(rows=300).to_csv(tmp_path / "site.csv", index=False)
+    outcome = run_synth(make_config(tmp_path / "site.csv", tmp_path / "share",
+                                    "report_in_release=true", "review=" + str(tmp_path / "own"),
+                                    *SMALL_CHECKS))
+    assert outcome.exit_code == 0 and outcome.review == tmp_path / "own"
+    assert {p.name for p in outcome.out.iterdir()} >= REVIEW
+    assert {p.name for p in outcome.review.iterdir()} == REVIEW
+    manifest = json.loads((outcome.out / "release.json").read_text())
+    assert any(f.startswith("report.json, report.md, report.html: statistics of the real "
+                            "rows") and "NOT differentially private" in f
+               for f in manifest["files"])
+    assert manifest["not_released"] is None
+
+
+def test_the_review_folder_cannot_be_the_release_folder(tmp_path: Path) -> None:
+    from conf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="review=.*the same folder as out"):
+        make_config(tmp_path / "site.csv", tmp_path / "out", f"review={tmp_path / 'out'}")

@@ -89,6 +89,14 @@ def test_one_column_spends_everything_on_its_marginal(table: pd.DataFrame) -> No
     assert (out["band"] == "high").mean() == pytest.approx((table["income"] > 50).mean(), abs=0.05)
 
 
+def test_without_rows_the_release_has_a_noisy_count_not_the_real_one(
+        table: pd.DataFrame) -> None:
+    """rows=None samples MST's DP estimate of the row count (600 here): close, not exact."""
+    counts = [len(fit_sample_mst(table, COLUMNS[1:3], 0.05, None, bins=8)) for _ in range(6)]
+    assert all(abs(n - 600) < 60 for n in counts)
+    assert counts != [600] * 6
+
+
 @pytest.mark.parametrize("columns", [1, 2, 5, 20])
 def test_budget_split_spends_rho_in_thirds(columns: int) -> None:
     sigma_one, epsilon, sigma_two = split_budget(0.3, columns)
