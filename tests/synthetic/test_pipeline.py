@@ -160,5 +160,5 @@ def test_reports_go_into_the_release_only_when_asked_and_then_say_not_dp(
 def test_the_review_folder_cannot_be_the_release_folder(tmp_path: Path) -> None:
     from conf.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="review=.*the same folder as out"):
+    with pytest.raises(ConfigError, match=r"review=.*the same folder as out"):
         make_config(tmp_path / "site.csv", tmp_path / "out", f"review={tmp_path / 'out'}")
