@@ -47,7 +47,8 @@ def preflight(grid: Grid, roster: SiteRoster, expected: int, timeout: float) -> 
             refusals.append(_exclude(roster, node, "error", reason))
             continue
         name = str(site["site"])
-        twin = next((n for n, r in roster.sites.items() if r.site == name and n != node), None)
+        twin = roster.holder(name)
+        twin = None if twin == node else twin
         record = roster.add(node, name)
         if twin is not None:
             refusals.append(_exclude(roster, node, "duplicate",

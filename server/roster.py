@@ -32,10 +32,19 @@ class SiteRoster:
         self.sites: dict[int, SiteRecord] = {}
 
     def add(self, node_id: int, site: str) -> SiteRecord:
-        """Register ``node_id`` under the name the site gave itself."""
+        """Register ``node_id`` under the name the site gave itself. The coordinator's
+        records are keyed by node (the authenticated Flower node), so a name another node
+        already holds is not taken over: this node is recorded as
+        ``node-<id> (claims '<name>')`` and the other keeps its row."""
         record = self.get(node_id)
+        if self.holder(site) not in (None, node_id):
+            site = f"node-{node_id} (claims {site!r})"
         record.site = site
         return record
+
+    def holder(self, site: str) -> int | None:
+        """The node registered under ``site``, if any."""
+        return next((n for n, r in self.sites.items() if r.site == site), None)
 
     def get(self, node_id: int) -> SiteRecord:
         """The record of ``node_id``; an unknown node is registered as ``node-<id>``."""

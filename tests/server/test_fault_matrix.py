@@ -195,3 +195,21 @@ def test_non_private_run_claims_no_epsilon(make_config, tmp_path: Path) -> None:
     assert privacy["private"] is False and "NOT PRIVATE" in privacy["statement"]
     assert _rows(fed.run_dir)[0]["max_run_epsilon"] is None
     assert not fed.ledger(0).exists()
+
+
+def test_a_node_claiming_another_sites_name_never_replaces_its_row(make_config,
+                                                                  tmp_path: Path) -> None:
+    """Node 3 says it is site-0: it is left out as a duplicate under its own key, and the
+    real site-0's row (its node, its rounds, its ε) stays in privacy.json."""
+    cfg = make_config("sites=4", "rounds=2")
+    fed = build_federation(cfg, tmp_path, node_overrides={3: {"site": "site-0"}})
+    fed.run()
+    sites = json.loads((fed.run_dir / "privacy.json").read_text())["sites"]
+    impostor = f"node-{node_id(3)} (claims 'site-0')"
+    assert set(sites) == {"site-0", "site-1", "site-2", impostor}
+    real = sites["site-0"]
+    assert real["node_id"] == node_id(0) and real["excluded"] is None
+    assert real["rounds_trained"] == 2 and real["run_epsilon"] > 0
+    assert sites[impostor]["node_id"] == node_id(3)
+    assert "site name 'site-0' is already used by node" in sites[impostor]["excluded"]
+    assert sites[impostor]["rounds_trained"] == 0
