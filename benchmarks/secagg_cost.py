@@ -298,7 +298,9 @@ def build_variants(sites: int, work: LocalWork, folder: Path) -> dict[str, Varia
         errors = [r.error.reason for r in replies if r.has_error()]
         if errors:
             raise RuntimeError(f"{len(errors)} site(s) failed: {errors[0]}")
-        return aggregate_arrayrecords([r.content for r in replies],
+        # under SecAgg+ one reply carries the aggregate; the others are the survivors' "ok"
+        return aggregate_arrayrecords([r.content for r in replies
+                                       if protocol.ARRAYS in r.content.array_records],
                                       protocol.NUM_EXAMPLES).to_numpy_ndarrays()
 
     # plain

@@ -125,10 +125,13 @@ class RoundReporter:
         eps_text = " | ".join(privacy) or "no DP"
         if privacy and self.cfg.reproducible:
             eps_text += " NOT PRIVATE (reproducible=true)"
-        dropped = len(row["failed"]) + len(row["refused"])
+        left_out = [e for e in (*row["failed"], *row["refused"]) if e["stage"] == "train"]
         sites = f"{row['sites_trained']}/{row['sites_sampled']} sites"
-        if dropped:
-            sites += f" ({dropped} left out)"
+        if left_out:
+            sites += f" ({len(left_out)} left out)"
+        evaluation = [e for e in (*row["failed"], *row["refused"]) if e["stage"] == "evaluate"]
+        if evaluation:
+            sites += f", evaluation: {len(evaluation)} failed"
         width = len(str(self.cfg.rounds))
         quality = ("no held-out set" if row["accuracy"] is None
                    else f"acc {row['accuracy']:.3f} | loss {row['loss']:.3f}")

@@ -5,7 +5,8 @@ replies are screened before the inner strategy aggregates them. A site that erro
 does not reply or sends non-finite values (a diverged update) is logged by name, node
 id and reason and left out of that round;
 a site that refuses (budget exhausted, δ too large, bad data) is left out of every
-later round. When fewer than ``min_sites`` usable sites remain, the run stops with
+later round. When fewer than ``min_sites`` usable sites remain, or a round's sampled
+``min_sites`` come back with fewer trained, the run stops with
 :class:`~server.errors.TooFewSitesError`.
 """
 
@@ -115,9 +116,22 @@ class SiteGuard(Strategy):
             self.current.trained.append(record.site)
             self._train_facts(record.site, msg.content.metric_records.get(protocol.METRICS))
             valid.append(msg)
+        self._check_enough_trained(server_round)
         if self.secure:  # the survivors' "ok"s, and one of them carries the aggregate
             valid = [m for m in valid if protocol.ARRAYS in m.content.array_records]
         return self.inner.aggregate_train(server_round, valid)
+
+    def _check_enough_trained(self, server_round: int) -> None:
+        """Stop the run (before aggregating) when at least ``min_sites`` sites were sampled
+        but fewer came back trained: sites failing or refusing, not a small draw."""
+        log_ = self.current
+        if len(log_.sampled) >= self.min_sites > len(log_.trained):
+            left_out = "; ".join(f"{e['site']}: {e['reason']}"
+                                 for e in [*log_.failed, *log_.refused] if e["stage"] == "train")
+            raise TooFewSitesError(
+                f"round {server_round}: only {len(log_.trained)} of {len(log_.sampled)} sampled "
+                f"site(s) trained, min_sites={self.min_sites}; the round is not aggregated "
+                f"(left out: {left_out or 'none'})")
 
     def _train_facts(self, site: str, metrics: MetricRecord | None) -> None:
         """Keep what the reply says about training: the secure sums under secure

@@ -59,12 +59,13 @@ def test_crash_between_charge_and_training_never_under_counts(small, tmp_path: P
     monkeypatch.setattr("client.local_training.make_private", crash)
     fed = build_federation(small, tmp_path)
     fed.run()
-    assert json.loads((fed.run_dir / "outcome.json").read_text())["status"] == "finished"
+    outcome = json.loads((fed.run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "stopped"  # round 1: no site trained, below min_sites
     for site in range(3):
         ledger = Ledger.load(fed.ledger(site))
-        assert sorted(e.round for e in ledger.events) == [1, 2]  # charged, never trained
+        assert [e.round for e in ledger.events] == [1]  # charged, never trained
         assert ledger.spent() > 0
-    assert all(r["sites_trained"] == 0 for r in _rows(fed.run_dir))
+    assert _rows(fed.run_dir) == []
 
 
 def test_non_finite_update_is_left_out(small, tmp_path: Path, monkeypatch) -> None:
@@ -137,10 +138,10 @@ def test_run_stops_cleanly_when_too_few_sites_remain(small, tmp_path: Path) -> N
     assert all(torch.equal(initial[k], final[k]) for k in initial)
 
 
-def test_refusal_mid_run_keeps_the_trained_round_then_stops(make_config, tmp_path: Path,
-                                                            monkeypatch) -> None:
-    """site-0 runs dry in round 2 (another run spent its budget): round 2 still counts for
-    the two others, then the run stops because min_sites=3 can no longer be met."""
+def test_refusal_mid_run_below_min_sites_stops_that_round(make_config, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    """site-0 runs dry in round 2 (another run spent its budget): two sites trained, below
+    min_sites=3, so round 2 is not aggregated and the run stops (round 1 is kept)."""
 
     def exhausted_in_round_two(cfg, settings, data, arrays, *, run_id, server_round,
                                proximal_mu):
@@ -153,15 +154,14 @@ def test_refusal_mid_run_keeps_the_trained_round_then_stops(make_config, tmp_pat
     monkeypatch.setattr("client.app.train_round", exhausted_in_round_two)
     fed = build_federation(make_config("sites=3", "rounds=3", "min_sites=3"), tmp_path)
     fed.run()
-    rows = _rows(fed.run_dir)
-    assert [r["round"] for r in rows] == [1, 2]
-    assert rows[1]["sites_trained"] == 2
-    assert rows[1]["refused"][0]["site"] == "site-0"
-    assert rows[1]["refused"][0]["kind"] == "BudgetExceededError"
-    assert (fed.run_dir / "checkpoints/round-002.pt").is_file()
+    assert [r["round"] for r in _rows(fed.run_dir)] == [1]
+    assert (fed.run_dir / "checkpoints/round-001.pt").is_file()
+    assert not (fed.run_dir / "checkpoints/round-002.pt").exists()
     outcome = json.loads((fed.run_dir / "outcome.json").read_text())
-    assert outcome["status"] == "stopped" and outcome["rounds_completed"] == 2
-    assert "before round 3" in outcome["reason"]
+    assert outcome["status"] == "stopped" and outcome["rounds_completed"] == 1
+    assert outcome["reason"].startswith("round 2: only 2 of 3 sampled site(s) trained, "
+                                        "min_sites=3")
+    assert "site-0: site 'site-0'" in outcome["reason"]
     assert _privacy(fed.run_dir)["sites"]["site-0"]["excluded"].startswith("site 'site-0'")
 
 
@@ -213,3 +213,20 @@ def test_a_node_claiming_another_sites_name_never_replaces_its_row(make_config,
     assert sites[impostor]["node_id"] == node_id(3)
     assert "site name 'site-0' is already used by node" in sites[impostor]["excluded"]
     assert sites[impostor]["rounds_trained"] == 0
+
+
+def test_a_round_with_fewer_trained_sites_than_min_sites_stops_the_run(
+        small, tmp_path: Path) -> None:
+    """Two of three sites crash in every round (as a killed Ray actor does): round 1 has
+    one trained site, below min_sites=2, so it is not aggregated and the run stops."""
+    faults = {node_id(0): ("train", CRASH), node_id(2): ("train", CRASH)}
+    fed = build_federation(small, tmp_path, faults=faults)
+    fed.run()
+    outcome = json.loads((fed.run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "stopped" and outcome["rounds_completed"] == 0
+    assert outcome["reason"].startswith("round 1: only 1 of 3 sampled site(s) trained, "
+                                        "min_sites=2; the round is not aggregated")
+    assert "site-0: RuntimeError: injected crash" in outcome["reason"]
+    initial = torch.load(fed.run_dir / "checkpoints/round-000.pt")
+    final = torch.load(fed.run_dir / "model.pt")
+    assert all(torch.equal(initial[k], final[k]) for k in initial)

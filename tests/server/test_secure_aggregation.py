@@ -83,9 +83,9 @@ def test_below_threshold_the_round_is_discarded_and_the_model_kept(make_config,
     faults = {node_id(i): ("train/mask", CRASH) for i in (0, 1, 2)}
     fed = build_federation(cfg, tmp_path, faults=faults)
     fed.run()
-    row = _rows(fed.run_dir)[0]
-    assert row["sites_trained"] == 0
-    assert any("round discarded" in f["reason"] for f in row["failed"])
+    outcome = json.loads((fed.run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "stopped"  # 0 of 5 trained, below min_sites
+    assert "round discarded" in outcome["reason"]
     before, after = _model(fed.run_dir, "checkpoints/round-000.pt"), _model(fed.run_dir)
     assert all(torch.equal(before[k], after[k]) for k in before)
     # the aborted round's keys and seeds are gone from every node (crashed or not)
@@ -247,10 +247,12 @@ def test_a_coordinator_forging_every_key_gets_no_aggregate(make_config,
     fed = build_federation(make_config(*SECURE, "rounds=1"), tmp_path)
     fed.grid.rewrite = liar.forge_every_ad()
     fed.run()
-    row = _rows(fed.run_dir)[0]
-    assert row["sites_trained"] == 0
-    assert sorted(r["site"] for r in row["refused"]) == [f"site-{i}" for i in range(5)]
-    assert {r["kind"] for r in row["refused"]} == {"ForgedKeyError"}
+    outcome = json.loads((fed.run_dir / "outcome.json").read_text())
+    assert outcome["status"] == "stopped"  # 0 of 5 trained: below min_sites
+    sites = json.loads((fed.run_dir / "privacy.json").read_text())["sites"]
+    assert sorted(sites) == [f"site-{i}" for i in range(5)]
+    assert all(s["refusals"] == 1 and s["rounds_trained"] == 0 for s in sites.values())
+    assert all(f"{name}: " in outcome["reason"] for name in sites)
     assert not [kind for _, kind, _ in fed.grid.replies if kind == "train/mask"]
     before, after = _model(fed.run_dir, "checkpoints/round-000.pt"), _model(fed.run_dir)
     assert all(torch.equal(before[k], after[k]) for k in before)
