@@ -72,6 +72,7 @@ class GateConfig:
     check passes (or ``force=true``)."""
 
     max_exact_copies: int = field(default=0, metadata={"ge": 0})
+    max_unique_value_copies: int = field(default=0, metadata={"ge": 0})
     min_new_row_synthesis: float = field(default=0.9, metadata={"ge": 0, "le": 1})
     min_dcr_baseline_protection: float = field(default=0.03, metadata={"ge": 0, "le": 1})
     min_dcr_overfitting_protection: float = field(default=0.8, metadata={"ge": 0, "le": 1})
@@ -98,6 +99,8 @@ class SynthConfig:
     out: str
     review: str = ""
     report_in_release: bool = False
+    drop: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
     metadata: str | None = None
     rows: int | None = field(default=None, metadata={"ge": 1})
     force: bool = False
@@ -127,6 +130,7 @@ def validate_synth(raw: Mapping[str, Any]) -> SynthConfig:
                           "statistics of the real rows and must not be the release folder "
                           "(report_in_release=true puts a copy into out)")
     _check_columns(cfg)
+    _check_drop_and_ids(cfg)
     syn = cfg.synthesizer
     if syn.name in GAN_SYNTHESIZERS and syn.batch_size % syn.pac:
         fitting = max(syn.pac, syn.batch_size // syn.pac * syn.pac)
@@ -136,6 +140,18 @@ def validate_synth(raw: Mapping[str, Any]) -> SynthConfig:
     if syn.private:
         _check_dp(cfg)
     return cfg
+
+
+def _check_drop_and_ids(cfg: SynthConfig) -> None:
+    declared = {spec.name for spec in cfg.columns}
+    for key, names in (("drop", cfg.drop), ("ids", cfg.ids)):
+        for name in names:
+            if name in declared:
+                raise ConfigError(f"{key}: {name!r} is also declared in columns; declare each "
+                                  "column once")
+    both = set(cfg.drop) & set(cfg.ids)
+    if both:
+        raise ConfigError(f"drop and ids both name {sorted(both)[0]!r}; choose one")
 
 
 def _check_columns(cfg: SynthConfig) -> None:

@@ -50,6 +50,13 @@ def gate_checks(privacy: dict[str, Any], gate: GateConfig) -> list[GateCheck]:
         float(gate.max_exact_copies), copies <= gate.max_exact_copies,
         f"{copies} synthetic row(s) equal a real row in every compared column "
         f"(allowed: {gate.max_exact_copies})")]
+    unique = privacy["unique_value_copies"]
+    checks.append(GateCheck(
+        "copies of unique real values", "gate.max_unique_value_copies", float(unique["count"]),
+        float(gate.max_unique_value_copies), unique["count"] <= gate.max_unique_value_copies,
+        f"{unique['count']} synthetic cell(s) repeat a value only one real row holds, in "
+        f"{', '.join(f'{c} ({n})' for c, n in unique['per_column'].items() if n) or 'no column'}"
+        f" (allowed: {gate.max_unique_value_copies})"))
     for metric, key, bound in (
         ("new_row_synthesis", "gate.min_new_row_synthesis", gate.min_new_row_synthesis),
         ("dcr_baseline_protection", "gate.min_dcr_baseline_protection",

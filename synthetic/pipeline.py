@@ -20,6 +20,7 @@ from conf.synth_schema import SynthConfig
 from synthetic import metadata as md
 from synthetic.errors import SynthDataError
 from synthetic.gate import EXIT_BLOCKED, failed, gate_checks
+from synthetic.identifying import identifying_columns
 from synthetic.privacy_checks import privacy_checks
 from synthetic.progress import Progress, quiet_library_loggers
 from synthetic.quality import quality
@@ -125,7 +126,8 @@ def _run(cfg: SynthConfig, progress: Progress) -> SynthOutcome:
     write_folder(review, reports)  # the site's own: statistics of the real rows
     if released:
         manifest = release_manifest(cfg, table_file, len(synthetic), dp is not None)
-        files = {table_file: lambda path: write_table(synthetic, path),
+        files = {table_file: lambda path: write_table(
+                     _with_ids(cfg, synthetic, list(table.columns)), path),
                  "metadata.json": _text(md.to_json(prepared.metadata)),
                  RELEASE_MANIFEST: _text(json.dumps(manifest, indent=2) + "\n"),
                  **(reports if cfg.report_in_release else {})}
@@ -167,6 +169,11 @@ def _split(table: pd.DataFrame, fraction: float, seed: int
 
 
 def _prepare_sdv(cfg: SynthConfig, table: pd.DataFrame, progress: Progress) -> Prepared:
+    missing = [name for name in (*cfg.drop, *cfg.ids) if name not in table.columns]
+    if missing:
+        raise SynthDataError(f"data={cfg.data}: no column {missing[0]!r} (named in drop or ids); "
+                             f"its columns are {', '.join(map(str, table.columns))}")
+    table = table.drop(columns=[*cfg.drop, *cfg.ids])
     if cfg.metadata:
         document = md.load_metadata(cfg.metadata)
         source = f"metadata={cfg.metadata}"
@@ -179,7 +186,27 @@ def _prepare_sdv(cfg: SynthConfig, table: pd.DataFrame, progress: Progress) -> P
                      - md.KEPT_COLUMN_KEYS)
     document, fit_table = md.declare(md.stripped(document), table, cfg.columns)
     md.check_matches(document, fit_table, "the declared columns")
-    return Prepared(fit_table, document, _info(cfg, source, removed))
+    sdtypes = {name: meta.get("sdtype") for name, meta in md.columns_of(document).items()}
+    found = identifying_columns(fit_table, sdtypes, {spec.name for spec in cfg.columns})
+    if found:
+        raise SynthDataError(f"data={cfg.data}: " + "; ".join(f.advice() for f in found))
+    info = _info(cfg, source, removed)
+    info["dropped"] = {name: "declared in drop: left out of the synthetic table"
+                       for name in cfg.drop}
+    info["generated_ids"] = {name: "declared in ids: new values 1..rows, never a real one"
+                             for name in cfg.ids}
+    return Prepared(fit_table, document, info)
+
+
+def _with_ids(cfg: SynthConfig, synthetic: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``synthetic`` with each ``ids`` column filled with new values 1..rows, in the real
+    table's column order (the values carry nothing of the real rows)."""
+    if not cfg.ids:
+        return synthetic
+    out = synthetic.copy()
+    for name in cfg.ids:
+        out[name] = np.arange(1, len(out) + 1)
+    return out[[c for c in columns if c in out.columns]]
 
 
 def _prepare_dp(cfg: SynthConfig, table: pd.DataFrame, progress: Progress) -> Prepared:

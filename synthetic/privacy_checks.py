@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthetic.identifying import unique_value_copies
 from synthetic.metadata import columns_of, compared_columns, table_name
 
 NEW_ROW_TOLERANCE = 0.01
@@ -47,6 +48,10 @@ def privacy_checks(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.Dat
                                         "checks.max_rows": max_rows}}
     with step("exact_copies", "checking for exact copies of real rows"):
         results["exact_copies"] = exact_copies(real, synthetic, metadata)
+    with step("unique_value_copies", "checking for copies of values only one real row holds"):
+        meta = columns_of(metadata)
+        results["unique_value_copies"] = unique_value_copies(
+            real, synthetic, {c: meta[c].get("sdtype") for c in columns})
     # SDMetrics measures compared columns only; one with no value at all breaks its random
     # baseline (uniform between NaN and NaN) and says nothing: left out
     usable = [c for c in columns if train[c].notna().any() and c in synthetic]

@@ -9,6 +9,7 @@ from typing import Any
 
 _PRIVACY_ROWS = (
     ("exact copies of real rows", "exact_copies", "count"),
+    ("copies of values only one real row holds", "unique_value_copies", "count"),
     ("NewRowSynthesis", "new_row_synthesis", "score"),
     ("DCRBaselineProtection", "dcr_baseline_protection", "score"),
     ("DCROverfittingProtection", "dcr_overfitting_protection", "score"),
@@ -64,8 +65,7 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]
              f"{_fmt(privacy['dcr_overfitting_protection'].get('closer_to_holdout'))}"),
             ("samples", _samples_line(samples, privacy["caps"])),
         ]),
-        ("Metadata hygiene", [(k.replace("_", " "), _fmt(", ".join(v) or "none"
-                                                          if isinstance(v, list) else v))
+        ("Metadata hygiene", [(k.replace("_", " "), _listed(v))
                               for k, v in report["metadata"].items()]),
     ]
     if report["dp"]:
@@ -75,6 +75,15 @@ def _sections(report: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]
                                            for k, v in report["timings_s"].items()]))
     sections.append(("Statements", [("", s) for s in report["statements"]]))
     return sections
+
+
+def _listed(value: Any) -> str:
+    """A list or a name -> why mapping as one line ("none" when empty)."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+    if isinstance(value, list):
+        return ", ".join(value) or "none"
+    return _fmt(value)
 
 
 def _verdict(passed: bool, advisory: bool) -> str:

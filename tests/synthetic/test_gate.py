@@ -72,8 +72,10 @@ def test_force_writes_blocked_output_and_records_the_warning(site_csv: Path,
 
 
 def _privacy(copies: int = 0, new_rows: float | None = 1.0, baseline: float | None = 0.5,
-             overfitting: float | None = 1.0) -> dict:
-    return {"exact_copies": {"count": copies}, "new_row_synthesis": {"score": new_rows},
+             overfitting: float | None = 1.0, unique: int = 0) -> dict:
+    return {"exact_copies": {"count": copies},
+            "unique_value_copies": {"count": unique, "per_column": {"notes": unique}},
+            "new_row_synthesis": {"score": new_rows},
             "dcr_baseline_protection": {"score": baseline},
             "dcr_overfitting_protection": {"score": overfitting}}
 
@@ -81,6 +83,7 @@ def _privacy(copies: int = 0, new_rows: float | None = 1.0, baseline: float | No
 @pytest.mark.parametrize(("privacy", "failing"), [
     (_privacy(), set()),
     (_privacy(copies=1), {"gate.max_exact_copies"}),
+    (_privacy(unique=1), {"gate.max_unique_value_copies"}),
     (_privacy(new_rows=0.89), {"gate.min_new_row_synthesis"}),
     (_privacy(baseline=0.029), {"gate.min_dcr_baseline_protection"}),
     (_privacy(overfitting=0.79), {"gate.min_dcr_overfitting_protection"}),

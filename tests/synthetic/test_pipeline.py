@@ -74,7 +74,7 @@ def test_report_has_privacy_numbers_gate_statements_and_timings(mixed_run) -> No
     assert 0 < privacy["dcr_overfitting_protection"]["score"] <= 1
     assert report["gate"]["passed"] and not report["gate"]["forced"]
     assert [c["key"] for c in report["gate"]["checks"]] == [
-        "gate.max_exact_copies", "gate.min_new_row_synthesis",
+        "gate.max_exact_copies", "gate.max_unique_value_copies", "gate.min_new_row_synthesis",
         "gate.min_dcr_baseline_protection", "gate.min_dcr_overfitting_protection"]
     assert SDV_STATEMENT in report["statements"]
     assert any("not guarantees" in s for s in report["statements"])
