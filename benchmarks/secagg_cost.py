@@ -279,6 +279,25 @@ class Variant:
     prepare: Callable[[int], None] = field(default=lambda _: None)
 
 
+def secure_federation(nodes: list[int], folder: Path, overrides: list[str]
+                      ) -> tuple[Any, dict[int, dict]]:
+    """The SecAgg+ run config at this benchmark's settings (plus ``overrides``) and each
+    node's config: site name, identity key and roster as in deployment, no data file."""
+    identities, roster = write_identities([f"site-{i}" for i in range(len(nodes))], folder)
+    cfg = compose_config([*overrides, "secagg=secaggplus", f"sites={len(nodes)}",
+                          f"secagg.clipping_range={CLIP}",
+                          f"secagg.quantization_bits={QUANT_BITS}",
+                          f"secagg.modulus_bits={MODULUS_BITS}",
+                          f"secagg.max_weight={MAX_WEIGHT}"], output_dir=str(folder))
+    node_configs = {node: {"site": f"site-{i}", "data-path": str(folder / "unused.csv"),
+                           "ledger-path": str(folder / f"site-{i}.ledger.json"),
+                           "budget": 1.0, "delta": 1e-5, "allow-nonprivate": True,
+                           "identity-key": str(identities[f"site-{i}"]),
+                           "roster": str(roster)}
+                    for i, node in enumerate(nodes)}
+    return cfg, node_configs
+
+
 def build_variants(sites: int, work: LocalWork, folder: Path) -> dict[str, Variant]:
     """The three variants for ``sites`` sites, each on its own grid (own node contexts)
     with the same node ids, run id, initial model and local work."""
@@ -313,18 +332,7 @@ def build_variants(sites: int, work: LocalWork, folder: Path) -> dict[str, Varia
     # privfl: the real SecureAggregationGrid and secagg_mod
     from server.secure_aggregation import SecureAggregationGrid
 
-    identities, roster = write_identities([f"site-{i}" for i in range(sites)], folder)
-    cfg = compose_config(["privacy=none", "secagg=secaggplus", f"sites={sites}",
-                          f"secagg.clipping_range={CLIP}",
-                          f"secagg.quantization_bits={QUANT_BITS}",
-                          f"secagg.modulus_bits={MODULUS_BITS}",
-                          f"secagg.max_weight={MAX_WEIGHT}"], output_dir=str(folder))
-    node_configs = {node: {"site": f"site-{i}", "data-path": str(folder / "unused.csv"),
-                           "ledger-path": str(folder / f"site-{i}.ledger.json"),
-                           "budget": 1.0, "delta": 1e-5, "allow-nonprivate": True,
-                           "identity-key": str(identities[f"site-{i}"]),
-                           "roster": str(roster)}
-                    for i, node in enumerate(nodes)}
+    cfg, node_configs = secure_federation(nodes, folder, ["privacy=none"])
     site_app = privfl_site_app(train)
     privfl_grid = BenchGrid(run_id, dict.fromkeys(nodes, site_app), node_configs,
                             to_run_config(cfg))

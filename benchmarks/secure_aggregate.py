@@ -37,23 +37,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from _common import compose_config, machine_facts, print_table, spread, write_result
+from _common import machine_facts, print_table, spread, write_result
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from secagg_cost import (
     CLIP,
     FIRST_NODE,
-    MAX_WEIGHT,
-    MODULUS_BITS,
-    QUANT_BITS,
     BenchGrid,
     LocalWork,
     message_api_train,
     privfl_site_app,
+    secure_federation,
 )
 
 from conf import protocol
 from conf.run_config import to_run_config
-from privacy.secagg.roster import write_identities
 from server.roster import SiteRoster
 from server.secure_aggregation import SecureAggregationGrid
 from server.strategies.registry import build_strategy
@@ -90,21 +87,11 @@ class NCopiesGrid:
 def build(sites: int, mode: str, work: LocalWork, folder: Path):
     """The sites' grid (preflighted), the run config and the initial model."""
     nodes = [FIRST_NODE + i for i in range(sites)]
-    identities, roster = write_identities([f"site-{i}" for i in range(sites)], folder)
     privacy = ["privacy=client_dp", "privacy.client.epsilon=1000",
                f"privacy.client.clipping_norm={CLIP}"] if mode == "dp_fedavg" else \
         ["privacy=none"]
-    cfg = compose_config([*privacy, "secagg=secaggplus", f"sites={sites}", "rounds=1000",
-                          f"min_sites={sites // 2}", f"secagg.clipping_range={CLIP}",
-                          f"secagg.quantization_bits={QUANT_BITS}",
-                          f"secagg.modulus_bits={MODULUS_BITS}",
-                          f"secagg.max_weight={MAX_WEIGHT}"], output_dir=str(folder))
-    node_configs = {node: {"site": f"site-{i}", "data-path": str(folder / "unused.csv"),
-                           "ledger-path": str(folder / f"site-{i}.ledger.json"),
-                           "budget": 1.0, "delta": 1e-5, "allow-nonprivate": True,
-                           "identity-key": str(identities[f"site-{i}"]),
-                           "roster": str(roster)}
-                    for i, node in enumerate(nodes)}
+    cfg, node_configs = secure_federation(nodes, folder, [*privacy, "rounds=1000",
+                                                          f"min_sites={sites // 2}"])
     grid = BenchGrid(random.getrandbits(62), dict.fromkeys(nodes, privfl_site_app(
         message_api_train(work))), node_configs, to_run_config(cfg))
     grid.send_and_receive([  # untimed: each site checks the run once
