@@ -123,7 +123,9 @@ def to_markdown(report: dict[str, Any]) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """``text`` for one Markdown table cell: HTML escaped (a column named ``<script>``
+    stays text in any renderer), pipes escaped, on one line."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 _CSS = """

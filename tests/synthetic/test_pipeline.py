@@ -162,3 +162,13 @@ def test_the_review_folder_cannot_be_the_release_folder(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"review=.*the same folder as out"):
         make_config(tmp_path / "site.csv", tmp_path / "out", f"review={tmp_path / 'out'}")
+
+
+def test_markdown_report_escapes_column_names(mixed_run) -> None:
+    from synthetic.report_render import to_markdown
+
+    report = json.loads(json.dumps(mixed_run[0].report))
+    report["quality"]["column_shapes"]["<script>alert(1)</script>|x"] = 0.5
+    markdown = to_markdown(report)
+    assert "<script" not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\|x" in markdown
