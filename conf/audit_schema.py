@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from conf.errors import ConfigError
-from conf.schema import ExperimentConfig
+from conf.schema import SEED_RANGE, ExperimentConfig
 from conf.validate import build, validate
 
 AttackName = Literal["loss"]
@@ -28,7 +28,7 @@ class AuditConfig:
     canaries: int = field(default=1000, metadata={"ge": 10})
     confidence: float = field(default=0.95, metadata={"gt": 0.5, "lt": 1})
     site: int = field(default=0, metadata={"ge": 0})
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED_RANGE)
     attack: AttackName = "loss"
 
 

@@ -33,6 +33,10 @@ mean itself, which is what DP-FedAvg's noise is calibrated for."""
 SITE_DP_STRATEGIES = ("fedavg", "fedprox")
 
 
+SEED_RANGE = {"ge": 0, "le": 2**32 - 1}
+"""Seeds numpy and torch accept (numpy refuses a negative one, and one above 2^32 - 1)."""
+
+
 def positive() -> dict:
     """Metadata for a value that must be > 0."""
     return {"gt": 0}
@@ -265,7 +269,7 @@ class ExperimentConfig:
     rounds: int = field(default=10, metadata={"ge": 1})
     local_epochs: int = field(default=1, metadata={"ge": 1})
     min_sites: int = field(default=2, metadata={"ge": 1})
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED_RANGE)
     reproducible: bool = False
     output_dir: str = "."
     server_test_data: str | None = None

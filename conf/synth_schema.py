@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from conf.errors import ConfigError
-from conf.schema import AccountantName, FeatureSpec, open_fraction, positive
+from conf.schema import SEED_RANGE, AccountantName, FeatureSpec, open_fraction, positive
 from conf.validate import build
 
 SynthesizerName = Literal["gaussian_copula", "ctgan", "tvae", "copulagan", "dp_mst"]
@@ -104,7 +104,7 @@ class SynthConfig:
     metadata: str | None = None
     rows: int | None = field(default=None, metadata={"ge": 1})
     force: bool = False
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED_RANGE)
     columns: tuple[FeatureSpec, ...] = ()
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     gate: GateConfig = field(default_factory=GateConfig)

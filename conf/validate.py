@@ -194,17 +194,21 @@ def _convert_scalar(value: Any, tp: type, key: str) -> Any:
     raise TypeError(f"schema type {tp!r} of {key} is not supported")
 
 
+def _bound(value: float) -> str:
+    """A bound as written: integers whole (4294967295, not 4.29497e+09)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 def _check_bounds(value: Any, metadata: Mapping[str, Any], key: str) -> None:
     if value is None or not metadata:
         return
     broken = [
-        f"{symbol} {metadata[name]:g}"
-        for name, (symbol, holds) in _BOUNDS.items()
+        name for name, (symbol, holds) in _BOUNDS.items()
         if name in metadata and not holds(float(value), float(metadata[name]))
     ]
     if broken:
         allowed = " and ".join(
-            f"{symbol} {metadata[name]:g}" for name, (symbol, _) in _BOUNDS.items()
+            f"{symbol} {_bound(metadata[name])}" for name, (symbol, _) in _BOUNDS.items()
             if name in metadata
         )
         raise ConfigError(f"{key}={value!r}: out of range; must be {allowed}")
