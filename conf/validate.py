@@ -36,6 +36,12 @@ def _check_combinations(cfg: ExperimentConfig) -> None:
     """Settings that are each valid but do not work together."""
     _check_synthetic(cfg)
     strategy, client = cfg.strategy.name, cfg.privacy.client
+    malicious = cfg.strategy.num_malicious_nodes
+    if strategy == "krum" and malicious and cfg.sites - malicious - 2 < 1:
+        raise ConfigError(
+            f"strategy.num_malicious_nodes={malicious}: Krum scores each update against "
+            f"sites - {malicious} - 2 others, and sites={cfg.sites} leaves none; at most "
+            f"{max(cfg.sites - 3, 0)}")
     if cfg.secure and strategy not in MEAN_STRATEGIES:
         raise ConfigError(
             f"strategy={strategy}: needs every site's update in the clear, but "

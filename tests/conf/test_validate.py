@@ -47,6 +47,8 @@ def test_experiment_preset_applies(make_config) -> None:
         ("sites=1", "sites=1: out of range; must be >= 2"),
         ("rounds=0", "rounds=0: out of range; must be >= 1"),
         ("seed=-1", "seed=-1: out of range; must be >= 0 and <= 4294967295"),
+        ("strategy=krum strategy.num_malicious_nodes=9 sites=10",
+         "strategy.num_malicious_nodes=9: Krum scores each update against sites - 9 - 2 others"),
         ("seed=4294967296", "seed=4294967296: out of range; must be >= 0 and <= 4294967295"),
         ("partition=dirichlet partition.alpha=0", "partition.alpha=0.0: out of range; must be > 0"),
         ("strategy.fraction_train=1.5", "strategy.fraction_train=1.5: out of range; must be > 0"
