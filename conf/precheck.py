@@ -8,7 +8,9 @@ becomes a one-line ConfigError.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_module
@@ -44,7 +46,36 @@ def precheck(args: list[str], config_name: str = "config",
     ]
     with initialize_config_module(config_module="conf", version_base="1.3"):
         for variant in variants:
-            check(_compose(variant, config_name))
+            raw = _compose(variant, config_name)
+            check(raw)
+            _check_folders(variant, raw)
+
+
+FOLDER_OVERRIDES = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def _check_folders(overrides: list[str], raw: dict) -> None:
+    """The run folder and the ledger folder must be folders privfl can create and write."""
+    folders = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides
+               if o.split("=", 1)[0] in FOLDER_OVERRIDES}
+    ledger_dir = (raw.get("simulation") or {}).get("ledger_dir")
+    if ledger_dir:
+        folders["simulation.ledger_dir"] = ledger_dir
+    for key, folder in folders.items():
+        if "${" not in folder:
+            check_writable_folder(key, folder)
+
+
+def check_writable_folder(key: str, folder: str) -> None:
+    """ConfigError (one line) unless ``folder`` is, or can be created as, a writable folder."""
+    path = Path(folder).expanduser().absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{key}={folder}: {existing} is a file, not a folder; choose "
+                          "another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={folder}: cannot write in {existing} (permission denied); "
+                          "choose a folder you can write")
 
 
 def _compose(overrides: list[str], config_name: str) -> dict:

@@ -32,3 +32,19 @@ def test_valid_arguments_pass(tmp_path: Path) -> None:
     precheck(["task=tabular", "strategy=fedprox", "partition=dirichlet", "partition.alpha=0.3"])
     _, _, conf_dir = write_clinic_task(tmp_path)
     precheck([f"hydra.searchpath=[file://{conf_dir}]", "task=clinic"])
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "simulation.ledger_dir"])
+def test_a_folder_that_cannot_be_created_is_one_line(tmp_path: Path, key: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=f"^{key}=.*a-file is a file, not a folder"):
+        precheck([f"{key}={blocker / 'run'}"])
+
+
+def test_a_folder_without_write_permission_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    import conf.precheck as module
+
+    monkeypatch.setattr(module.os, "access", lambda path, mode: False)  # as a non-root user
+    with pytest.raises(ConfigError, match=r"cannot write in .* \(permission denied\)"):
+        precheck([f"hydra.run.dir={tmp_path / 'run'}"])
