@@ -8,6 +8,7 @@ the app it agreed to. Nothing of it comes from the coordinator.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ def site_file(site: str) -> Path:
     return SITE_FOLDER / f"{site}.yaml"
 
 
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def load_site_config(site: str, overrides: dict[str, Any]) -> SiteConfig:
     """The validated site config, relative paths resolved against the file's folder."""
     path = site_file(site)
@@ -45,6 +49,10 @@ def load_site_config(site: str, overrides: dict[str, Any]) -> SiteConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"site config {path} is not a mapping of keys to values")
     cfg = build(SiteConfig, _nest_policy({**raw, **overrides}, path), "")
+    if cfg.app_sha256 is not None and not SHA256.fullmatch(cfg.app_sha256):
+        raise ConfigError(f"site config {path}: app_sha256={cfg.app_sha256!r}: not a SHA-256 "
+                          "(64 hex digits); copy the digest `privfl deploy app-hash` prints, or "
+                          "leave it out to pin the app this privfl builds")
     folder = path.parent.resolve()
     resolved = {key: str((folder / value).resolve()) for key in PATH_KEYS
                 if (value := getattr(cfg, key)) is not None}
