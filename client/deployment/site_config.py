@@ -51,8 +51,8 @@ def load_site_config(site: str, overrides: dict[str, Any]) -> SiteConfig:
     cfg = build(SiteConfig, _nest_policy({**raw, **overrides}, path), "")
     if cfg.app_sha256 is not None and not SHA256.fullmatch(cfg.app_sha256):
         raise ConfigError(f"site config {path}: app_sha256={cfg.app_sha256!r}: not a SHA-256 "
-                          "(64 lowercase hex digits); copy the digest `privfl deploy app-hash` prints, or "
-                          "leave it out to pin the app this privfl builds")
+                          "(64 lowercase hex digits); copy the digest `privfl deploy app-hash` "
+                          "prints, or leave it out to pin the app this privfl builds")
     folder = path.parent.resolve()
     resolved = {key: str((folder / value).resolve()) for key in PATH_KEYS
                 if (value := getattr(cfg, key)) is not None}

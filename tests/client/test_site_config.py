@@ -60,7 +60,7 @@ def test_overrides_win_and_bad_values_name_the_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("digest", ["abc", "G" * 64, "A" * 64, "0" * 63])
 def test_an_app_sha256_that_is_not_a_digest_is_refused(tmp_path: Path, digest: str) -> None:
-    with pytest.raises(ConfigError, match=r"app_sha256='.*': not a SHA-256 \(64 hex digits\)"):
+    with pytest.raises(ConfigError, match=r"app_sha256='.*': not a SHA-256 \(64 lowercase hex"):
         load_site_config(str(_write(tmp_path, app_sha256=digest)), {})
     assert load_site_config(str(_write(tmp_path, app_sha256="0" * 64)), {}).app_sha256 == "0" * 64
 
