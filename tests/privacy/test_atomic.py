@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from privacy import atomic
-from privacy.atomic import atomic_write_text, file_lock, lock_path
+from privacy.atomic import LockTimeoutError, atomic_write_text, file_lock, lock_path
 
 
 def test_writes_new_and_replaces_existing_file(tmp_path: Path) -> None:
@@ -56,3 +56,25 @@ def test_lock_is_exclusive_until_released(tmp_path: Path) -> None:
     assert acquired.wait(5)
     thread.join()
     assert lock_path(target).exists()
+
+
+def test_a_held_lock_times_out_naming_the_file_and_the_holders_pid(tmp_path: Path) -> None:
+    target = tmp_path / "ledger.json"
+    failed: list[BaseException] = []
+
+    def contender() -> None:
+        try:
+            with file_lock(target, timeout=0.2):
+                pass
+        except LockTimeoutError as err:
+            failed.append(err)
+
+    with file_lock(target):
+        thread = threading.Thread(target=contender)
+        thread.start()
+        thread.join(5)
+    (err,) = failed
+    assert str(err).startswith(f"{lock_path(target)} is held by process {os.getpid()} for "
+                               "over 0.2 s")
+    with file_lock(target, timeout=0.2):  # released: taken at once
+        assert lock_path(target).read_text() == str(os.getpid())
