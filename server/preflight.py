@@ -47,8 +47,8 @@ def preflight(grid: Grid, roster: SiteRoster, expected: int, timeout: float) -> 
             refusals.append(_exclude(roster, node, "error", reason))
             continue
         name = str(site["site"])
-        twin = roster.holder(name)
-        twin = None if twin == node else twin
+        holder = roster.holder(name)
+        twin = holder if holder not in (None, node) else None
         record = roster.add(node, name)
         if twin is not None:
             refusals.append(_exclude(roster, node, "duplicate",

@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from conf.schema import ExperimentConfig
 from server.outputs import RunOutputs
-from server.strategies.site_guard import SiteGuard
+from server.strategies.site_guard import SiteGuard, left_out
 from server.strategies.site_level_dp import SiteLevelDP
 from server.tracking import NoTracker, Tracker
 from server.traffic import Traffic, TrafficCountingGrid
@@ -125,11 +125,11 @@ class RoundReporter:
         eps_text = " | ".join(privacy) or "no DP"
         if privacy and self.cfg.reproducible:
             eps_text += " NOT PRIVATE (reproducible=true)"
-        left_out = [e for e in (*row["failed"], *row["refused"]) if e["stage"] == "train"]
+        trained_not = left_out(row["failed"], row["refused"], "train")
         sites = f"{row['sites_trained']}/{row['sites_sampled']} sites"
-        if left_out:
-            sites += f" ({len(left_out)} left out)"
-        evaluation = [e for e in (*row["failed"], *row["refused"]) if e["stage"] == "evaluate"]
+        if trained_not:
+            sites += f" ({len(trained_not)} left out)"
+        evaluation = left_out(row["failed"], row["refused"], "evaluate")
         if evaluation:
             sites += f", evaluation: {len(evaluation)} failed"
         width = len(str(self.cfg.rounds))

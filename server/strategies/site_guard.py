@@ -56,6 +56,11 @@ def _finite(msg: Message) -> bool:
             and all(np.isfinite(v).all() for record in metrics for v in record.values()))
 
 
+def left_out(failed: list[dict], refused: list[dict], stage: str) -> list[dict]:
+    """The failures and refusals of one round at ``stage`` (``train`` or ``evaluate``)."""
+    return [e for e in (*failed, *refused) if e["stage"] == stage]
+
+
 class _UsableSitesGrid:
     """A view of the grid whose node list holds only usable sites."""
 
@@ -124,14 +129,14 @@ class SiteGuard(Strategy):
     def _check_enough_trained(self, server_round: int) -> None:
         """Stop the run (before aggregating) when at least ``min_sites`` sites were sampled
         but fewer came back trained: sites failing or refusing, not a small draw."""
-        log_ = self.current
-        if len(log_.sampled) >= self.min_sites > len(log_.trained):
-            left_out = "; ".join(f"{e['site']}: {e['reason']}"
-                                 for e in [*log_.failed, *log_.refused] if e["stage"] == "train")
+        round_log = self.current
+        if len(round_log.sampled) >= self.min_sites > len(round_log.trained):
+            missing = "; ".join(f"{e['site']}: {e['reason']}" for e in
+                                left_out(round_log.failed, round_log.refused, "train"))
             raise TooFewSitesError(
-                f"round {server_round}: only {len(log_.trained)} of {len(log_.sampled)} sampled "
-                f"site(s) trained, min_sites={self.min_sites}; the round is not aggregated "
-                f"(left out: {left_out or 'none'})")
+                f"round {server_round}: only {len(round_log.trained)} of "
+                f"{len(round_log.sampled)} sampled site(s) trained, min_sites={self.min_sites}; "
+                f"the round is not aggregated (left out: {missing or 'none'})")
 
     def _train_facts(self, site: str, metrics: MetricRecord | None) -> None:
         """Keep what the reply says about training: the secure sums under secure
