@@ -37,9 +37,11 @@ class RoundResult:
 
 
 def open_ledger(cfg: ExperimentConfig, settings: SiteSettings) -> Ledger:
-    """The site's ledger; refuses a δ, accountant or budget it was not created with."""
+    """The site's ledger, verified; refuses a missing or altered one and a δ, accountant or
+    budget it was not created with."""
     return Ledger.open(
         settings.ledger_path,
+        key_path=settings.ledger_key_path,
         site=settings.site,
         delta=settings.delta,
         accountant=cfg.privacy.accountant,

@@ -54,6 +54,7 @@ class SiteConfig:
     ledger_path: str
     budget: float = field(metadata=positive())
     delta: float = field(metadata=open_fraction())
+    ledger_key: str | None = None  # null: <ledger_path>.key
     root_certificates: str | None = None
     auth_key: str | None = None
     identity_key: str | None = None

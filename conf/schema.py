@@ -177,6 +177,7 @@ class SimulationConfig:
 
     server_test_fraction: float = field(default=0.2, metadata=open_fraction())
     ledger_dir: str | None = None
+    init_ledgers: bool = False  # with ledger_dir: create the sites' ledgers missing there
     cpus_per_site: float = field(default=1.0, metadata=positive())
     verbose: bool = False
     site_policy: SimulatedSitePolicy = field(default_factory=SimulatedSitePolicy)

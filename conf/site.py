@@ -30,6 +30,7 @@ class SiteSettings:
     ledger_path: str
     budget: float
     delta: float
+    ledger_key_path: str | None = None  # None: beside the ledger (privacy.ledger_seal)
     identity_key_path: str | None = None
     roster_path: str | None = None
     task_schema: str | None = None
@@ -59,7 +60,8 @@ class SiteSettings:
     @classmethod
     def from_node_config(cls, node_config: dict) -> SiteSettings:
         """Build from a SuperNode's node config (keys: site, data-path, ledger-path,
-        budget, delta; for secure aggregation identity-key (the site's Ed25519 key file)
+        budget, delta; optional ledger-key (the ledger's key file, default beside the
+        ledger); for secure aggregation identity-key (the site's Ed25519 key file)
         and roster (the identity public keys it trusts, by site name); task-schema (the
         fingerprint of the task schema its data follows, ``conf.task_schema``); and the
         site's policy, ``conf.site_policy.SitePolicy`` in kebab case)."""
@@ -76,6 +78,7 @@ class SiteSettings:
             ledger_path=str(node_config["ledger-path"]),
             budget=float(node_config["budget"]),
             delta=float(node_config["delta"]),
+            ledger_key_path=_optional(node_config, "ledger-key"),
             identity_key_path=_optional(node_config, "identity-key"),
             roster_path=_optional(node_config, "roster"),
             task_schema=_optional(node_config, "task-schema"),

@@ -80,10 +80,13 @@ class GateConfig:
 
 @dataclass(frozen=True)
 class LedgerConfig:
-    """The site's privacy ledger (``dp_mst`` only): its file, site name, lifetime ε budget,
-    δ and accountant. ``site`` null: taken from the existing ledger file."""
+    """The site's privacy ledger (``dp_mst`` only): its file, its key (null: beside it),
+    site name, lifetime ε budget, δ and accountant. ``site`` null: taken from the existing
+    ledger file. ``init``: create the ledger if it never existed (a site's first release)."""
 
     path: str | None = None
+    key: str | None = None
+    init: bool = False
     site: str | None = None
     budget: float = field(default=10.0, metadata=positive())
     delta: float = field(default=1e-5, metadata=open_fraction())

@@ -1,13 +1,19 @@
-"""The per-site privacy ledger: one JSON file recording every charge against a site's budget.
+"""The per-site privacy ledger: one sealed JSON file recording every charge against a
+site's budget.
 
 Charges are write-ahead: a round is charged, under an exclusive file lock and with an
 atomic write, before it trains. A crash after the charge leaves the round counted though
 it never ran (over-count); nothing can train without having been charged (no under-count).
+
+The file is an append-only history of records (a charge, a release mark, a budget
+change), hash-chained and sealed with the site's ledger key (``privacy.ledger_seal``):
+an edited, removed, reordered or cut-off record, a changed header or a deleted file is
+refused with a message that says how to restore it. A ledger is created only
+explicitly (:meth:`Ledger.create`, or ``open(create=True)`` where none ever existed).
 """
 
-import dataclasses
-import json
-import math
+from __future__ import annotations
+
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,23 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from conf.errors import ConfigError
-from privacy.accountants import check_accountant, check_delta, epsilon_of
-from privacy.atomic import atomic_write_text, file_lock
+from privacy import ledger_seal
+from privacy.accountants import epsilon_of
+from privacy.atomic import file_lock
 from privacy.errors import BudgetExceededError, LedgerError
-from privacy.events import PrivacyEvent, event_from_dict
-
-FORMAT = "privfl-ledger/1"
-UNIT = "record"
-
-
-@dataclass(frozen=True)
-class LedgerSettings:
-    """What a ledger is fixed to at creation."""
-
-    site: str
-    delta: float
-    accountant: str
-    budget: float
+from privacy.events import PrivacyEvent
+from privacy.ledger_file import (
+    RESTORE,
+    LedgerSettings,
+    budget_record,
+    charge_record,
+    checked_settings,
+    header_of,
+    linked,
+    read_document,
+    release_record,
+    replay,
+    write_document,
+)
 
 
 @dataclass(frozen=True)
@@ -43,53 +50,70 @@ class LedgerEntry:
     released_at: str | None = None
 
 
-class Ledger:
-    """A site's privacy ledger file; ``open`` to charge, ``load`` to read."""
+CREATE_HINT = ("create a site's ledger once, explicitly: privfl ledger init PATH --site NAME "
+               "--budget EPS --delta DELTA (docs/privacy.md, \"The ledger\")")
 
-    def __init__(
-        self,
-        path: Path,
-        settings: LedgerSettings,
-        created: str,
-        entries: tuple[LedgerEntry, ...],
-        *,
-        writable: bool,
-    ) -> None:
+
+class Ledger:
+    """A site's privacy ledger file; ``create`` once, ``open`` to charge, ``load`` to read."""
+
+    def __init__(self, path: Path, key_path: Path, key: bytes, header: dict[str, Any],
+                 records: tuple[dict[str, Any], ...], *, writable: bool) -> None:
         self._path = path
-        self._settings = settings
-        self._created = created
-        self._entries = entries
+        self._key_path = key_path
+        self._key = key
+        self._header = header
         self._writable = writable
         self._spent: float | None = None
+        self._set_records(records)
 
     @classmethod
-    def open(
-        cls, path: str | Path, *, site: str, delta: float, accountant: str, budget: float
-    ) -> "Ledger":
-        """Open the site's ledger for charging, creating it if missing.
-
-        LedgerError if an existing file was created with another site, δ, accountant or budget.
-        """
-        settings = _checked_settings(site, delta, accountant, budget)
-        path = Path(path)
+    def create(cls, path: str | Path, *, site: str, delta: float, accountant: str,
+               budget: float, key_path: str | Path | None = None) -> Ledger:
+        """Create the site's ledger and its key; LedgerError if either exists already."""
+        settings = checked_settings(site, delta, accountant, budget)
+        path, key_path = _paths(path, key_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(path):
-            if not path.exists():
-                ledger = cls(path, settings, _now(), (), writable=True)
-                ledger._write(ledger._entries)
-                return ledger
-            ledger = cls._read(path, writable=True)
+            return cls._create(path, key_path, settings)
+
+    @classmethod
+    def open(cls, path: str | Path, *, site: str, delta: float, accountant: str,
+             budget: float, key_path: str | Path | None = None, create: bool = False
+             ) -> Ledger:
+        """Open the site's ledger for charging, after verifying its chain and seal.
+
+        ``create``: create it if neither the ledger nor its key exists (a first start,
+        said explicitly). LedgerError if it is missing (or was deleted: its key is still
+        there), altered, or created with another site, δ, accountant or budget.
+        """
+        settings = checked_settings(site, delta, accountant, budget)
+        path, key_path = _paths(path, key_path)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise _missing(path, key_path)
+        with file_lock(path):
+            if create and not path.exists() and not key_path.exists():
+                return cls._create(path, key_path, settings)
+            ledger = cls._read(path, key_path, writable=True)
         ledger._refuse_other_settings(settings)
         return ledger
 
     @classmethod
-    def load(cls, path: str | Path) -> "Ledger":
-        """Read a ledger without the site's settings (to print it); it cannot charge."""
-        return cls._read(Path(path), writable=False)
+    def load(cls, path: str | Path, key_path: str | Path | None = None) -> Ledger:
+        """Read and verify a ledger without the site's settings (to print it); it cannot
+        charge."""
+        path, key_path = _paths(path, key_path)
+        return cls._read(path, key_path, writable=False)
 
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def key_path(self) -> Path:
+        return self._key_path
 
     @property
     def site(self) -> str:
@@ -110,7 +134,7 @@ class Ledger:
 
     @property
     def created(self) -> str:
-        return self._created
+        return str(self._header["created"])
 
     @property
     def entries(self) -> tuple[LedgerEntry, ...]:
@@ -120,6 +144,11 @@ class Ledger:
     @property
     def events(self) -> tuple[PrivacyEvent, ...]:
         return tuple(entry.event for entry in self._entries)
+
+    def unreleased(self) -> tuple[LedgerEntry, ...]:
+        """Charges whose result never left the site (a crash or a refusal after the
+        charge); they count in ε like every charge."""
+        return tuple(entry for entry in self._entries if entry.released_at is None)
 
     def spent(self) -> float:
         """ε of every charge so far."""
@@ -162,16 +191,13 @@ class Ledger:
     def charge(self, event: PrivacyEvent) -> bool:
         """Record ``event`` before it happens; False if it was charged already (a retry).
 
-        Under the file lock, re-reads the file (another process may have charged). An event
-        with the same key but other parameters is refused (LedgerError), and so is one that
-        would pass the budget (BudgetExceededError); neither writes anything. Otherwise the
-        event is appended and the file replaced atomically.
+        Under the file lock, re-reads and re-verifies the file (another process may have
+        charged). An event with the same key but other parameters is refused
+        (LedgerError), and so is one that would pass the budget (BudgetExceededError);
+        neither writes anything. Otherwise the charge is appended and the file replaced
+        atomically.
         """
-        if not self._writable:
-            raise LedgerError(
-                f"ledger {self.path} was loaded read-only; open it with Ledger.open and the "
-                "site's settings to charge it"
-            )
+        self._check_writable()
         with file_lock(self.path):
             self._sync_from_disk()
             same_key = [e.event for e in self._entries if e.event.key() == event.key()]
@@ -185,9 +211,7 @@ class Ledger:
             eps = self._epsilon([*self.events, event])
             if eps > self.budget:
                 raise self._exceeded(eps, f"charging {_describe([event])}")
-            entries = (*self._entries, LedgerEntry(event, _now()))
-            self._write(entries)
-            self._entries = entries
+            self._append(charge_record(event, _now()))
             self._spent = eps
         return True
 
@@ -202,17 +226,42 @@ class Ledger:
         would be a second release for one charge, so callers refuse it; a retry of a round
         that crashed before this mark released nothing and may run again.
         """
+        self._check_writable()
         with file_lock(self.path):
             self._sync_from_disk()
-            entries = tuple(
-                dataclasses.replace(e, released_at=e.released_at or _now())
-                if e.event.key() == event.key() else e
-                for e in self._entries
-            )
-            if not any(e.event.key() == event.key() for e in entries):
+            if not any(e.event.key() == event.key() for e in self._entries):
                 raise LedgerError(f"ledger {self.path}: {_describe([event])} was never charged")
-            self._write(entries)
-            self._entries = entries
+            if not self.is_released(event):
+                self._append(release_record(event.key(), _now()))
+
+    def set_budget(self, budget: float) -> None:
+        """Change the site's lifetime budget (the site's own decision), as a sealed record."""
+        self._check_writable()
+        settings = checked_settings(self.site, self.delta, self.accountant, budget)
+        with file_lock(self.path):
+            self._sync_from_disk()
+            self._append(budget_record(settings.budget, _now()))
+
+    def _set_records(self, records: tuple[dict[str, Any], ...]) -> None:
+        try:
+            self._settings, entries = replay(self._header, records)
+        except (LedgerError, ConfigError) as exc:
+            raise LedgerError(f"ledger {self._path}: {exc}; {RESTORE}") from exc
+        self._records = records
+        self._entries = tuple(LedgerEntry(*entry) for entry in entries)
+        self._spent = None
+
+    def _append(self, record: dict[str, Any]) -> None:
+        records = (*self._records, linked(self._header, self._records, record))
+        write_document(self.path, self._key, self._header, records)
+        self._set_records(records)
+
+    def _check_writable(self) -> None:
+        if not self._writable:
+            raise LedgerError(
+                f"ledger {self.path} was loaded read-only; open it with Ledger.open and the "
+                "site's settings to charge it"
+            )
 
     def _epsilon(self, events: Iterable[PrivacyEvent]) -> float:
         return epsilon_of(events, self.delta, self.accountant)
@@ -229,15 +278,19 @@ class Ledger:
         )
 
     def _sync_from_disk(self) -> None:
-        disk = Ledger._read(self.path, writable=False)
-        if disk._settings != self._settings:
+        disk = Ledger._read(self.path, self.key_path, writable=False)
+        if disk._header != self._header:
             raise LedgerError(
-                f"ledger {self.path} was replaced by one with other settings "
-                f"({disk._settings}) while in use; check which ledger file this site uses"
+                f"ledger {self.path} was replaced by another ledger while in use; check "
+                "which ledger file this site uses"
             )
-        if disk._entries != self._entries:
-            self._entries = disk._entries
-            self._spent = None
+        if disk._records != self._records:
+            self._set_records(disk._records)
+
+    def check_settings(self, *, site: str, delta: float, budget: float) -> None:
+        """LedgerError unless the ledger was made for this site, δ and budget (a site
+        checking its ledger before it starts; the run's accountant is checked on open)."""
+        self._refuse_other_settings(checked_settings(site, delta, self.accountant, budget))
 
     def _refuse_other_settings(self, wanted: LedgerSettings) -> None:
         for name, label in (("site", "site"), ("delta", "δ"), ("accountant", "accountant")):
@@ -252,89 +305,41 @@ class Ledger:
             raise LedgerError(
                 f"ledger {self.path} holds the lifetime budget ε={self.budget!r}, but the site's "
                 f"settings say ε={wanted.budget!r}; set the site's budget back to "
-                f'{self.budget!r}, or, to change it deliberately, edit "budget" in the file'
+                f"{self.budget!r}, or, to change it deliberately, run privfl ledger set-budget "
+                f"{self.path} {wanted.budget!r}"
             )
 
-    def _write(self, entries: tuple[LedgerEntry, ...]) -> None:
-        s = self._settings
-        document = {
-            "format": FORMAT,
-            "site": s.site,
-            "unit": UNIT,
-            "delta": s.delta,
-            "accountant": s.accountant,
-            "budget": s.budget,
-            "created": self._created,
-            "events": [_entry_dict(e) for e in entries],
-        }
-        atomic_write_text(self.path, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    @classmethod
+    def _create(cls, path: Path, key_path: Path, settings: LedgerSettings) -> Ledger:
+        if path.exists():
+            raise LedgerError(f"ledger {path} exists already: a site has one ledger for life "
+                              "(open it; never recreate it)")
+        if key_path.exists():
+            raise LedgerError(f"ledger {path} is missing but its key {key_path} exists: the "
+                              f"ledger was deleted or moved; {RESTORE}")
+        key = ledger_seal.create_key(key_path)
+        header = header_of(settings, _now(), ledger_seal.key_id(key))
+        write_document(path, key, header, ())
+        return cls(path, key_path, key, header, (), writable=True)
 
     @classmethod
-    def _read(cls, path: Path, *, writable: bool) -> "Ledger":
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise LedgerError(f"no ledger file at {path}; check the site's ledger path") from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise LedgerError(f"cannot read ledger {path}: {exc}; {_RESTORE}") from exc
-        try:
-            settings, created, entries = _parse(document)
-        except LedgerError as exc:
-            raise LedgerError(f"ledger {path}: {exc}") from exc
-        return cls(path, settings, created, entries, writable=writable)
+    def _read(cls, path: Path, key_path: Path, *, writable: bool) -> Ledger:
+        if not path.exists():
+            raise _missing(path, key_path)
+        header, records, key = read_document(path, key_path)
+        return cls(path, key_path, key, header, records, writable=writable)
 
 
-def _entry_dict(entry: LedgerEntry) -> dict[str, Any]:
-    released = {"released_at": entry.released_at} if entry.released_at else {}
-    return {**entry.event.to_dict(), "charged_at": entry.charged_at, **released}
+def _paths(path: str | Path, key_path: str | Path | None) -> tuple[Path, Path]:
+    path = Path(path)
+    return path, Path(key_path) if key_path else ledger_seal.default_key_path(path)
 
 
-_RESTORE = "restore the file from a backup (do not delete it: its charges would be forgotten)"
-
-
-def _corrupt(problem: str) -> LedgerError:
-    return LedgerError(f"corrupt ledger, {problem}; {_RESTORE}")
-
-
-def _parse(document: Any) -> tuple[LedgerSettings, str, tuple[LedgerEntry, ...]]:
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise _corrupt(f'not a {FORMAT} file (its "format" must be {FORMAT!r})')
-    if document.get("unit") != UNIT:
-        raise _corrupt(f'"unit" must be {UNIT!r}, got {document.get("unit")!r}')
-    try:
-        settings = _checked_settings(
-            document.get("site"),
-            document.get("delta"),
-            document.get("accountant"),
-            document.get("budget"),
-        )
-    except ConfigError as exc:
-        raise _corrupt(str(exc)) from exc
-    created, events = document.get("created"), document.get("events")
-    if not isinstance(created, str) or not isinstance(events, list):
-        raise _corrupt('"created" must be a string and "events" a list')
-    entries = []
-    for item in events:
-        if not isinstance(item, dict) or not isinstance(item.get("charged_at"), str):
-            raise _corrupt(f'each event must be an object with a "charged_at" time: {item!r}')
-        fields = {k: v for k, v in item.items() if k not in ("charged_at", "released_at")}
-        entries.append(LedgerEntry(event_from_dict(fields), item["charged_at"],
-                                   item.get("released_at")))
-    return settings, created, tuple(entries)
-
-
-def _checked_settings(site: Any, delta: Any, accountant: Any, budget: Any) -> LedgerSettings:
-    if not isinstance(site, str) or not site:
-        raise ConfigError(f"the site name must be a non-empty string, got {site!r}")
-    check_delta(delta)
-    check_accountant(accountant)
-    if (
-        not isinstance(budget, int | float)
-        or isinstance(budget, bool)
-        or not (0 < budget < math.inf)
-    ):
-        raise ConfigError(f"the site's privacy budget must be a positive ε, got {budget!r}")
-    return LedgerSettings(site, float(delta), accountant, float(budget))
+def _missing(path: Path, key_path: Path) -> LedgerError:
+    if key_path.exists():
+        return LedgerError(f"ledger {path} is missing but its key {key_path} exists: the "
+                           f"ledger was deleted or moved; {RESTORE}")
+    return LedgerError(f"no ledger at {path}: {CREATE_HINT}")
 
 
 def _new_events(
@@ -360,3 +365,4 @@ def _describe(events: list[PrivacyEvent]) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+

@@ -4,7 +4,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from privacy.accountants import epsilon_of
-from privacy.ledger import UNIT, Ledger, LedgerEntry
+from privacy.ledger import Ledger, LedgerEntry
+from privacy.ledger_file import UNIT
 
 
 def ledger_summary(ledger: Ledger) -> dict[str, Any]:
@@ -27,6 +28,9 @@ def ledger_summary(ledger: Ledger) -> dict[str, Any]:
         "remaining": ledger.remaining(),
         "created": ledger.created,
         "charges": len(ledger.entries),
+        "sealed_with": str(ledger.key_path),
+        "unreleased": [{**_event_id(entry), "charged_at": entry.charged_at}
+                       for entry in ledger.unreleased()],
         "runs": [_run_summary(ledger, run_id, entries) for run_id, entries in runs.items()],
     }
 
@@ -47,6 +51,11 @@ def _run_summary(ledger: Ledger, run_id: str, entries: list[LedgerEntry]) -> dic
     }
 
 
+def _event_id(entry: LedgerEntry) -> dict[str, Any]:
+    event = entry.event
+    return {"run_id": event.run_id, "round": event.round, "mechanism": event.mechanism}
+
+
 def _unique(values: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
@@ -57,7 +66,7 @@ def format_ledger(ledger: Ledger) -> str:
     unit = f"({s['accountant']}, δ={s['delta']:g}, unit={s['unit']})"
     lines = [
         f"privacy ledger of site {s['site']!r}",
-        f"  file             {s['path']}",
+        f"  file             {s['path']} (chain and seal verified with {s['sealed_with']})",
         f"  unit             {s['unit']} (record-level DP)",
         f"  δ                {s['delta']:g}",
         f"  accountant       {s['accountant']}",
@@ -89,7 +98,18 @@ def format_ledger(ledger: Ledger) -> str:
     title = f"history: {s['charges']} charge(s) in {len(rows)} run(s)"
     seeded = [f"WARNING: run {run['run_id']} used seeded noise (reproducible=true): its "
               "releases are NOT private" for run in s["runs"] if run["seeded_noise"]]
-    return "\n".join([*lines, title, *table, *seeded, ""])
+    return "\n".join([*lines, title, *table, *seeded, *_unreleased_lines(s["unreleased"]), ""])
+
+
+def _unreleased_lines(unreleased: list[dict[str, Any]]) -> list[str]:
+    """Charges whose result never left the site: counted in ε spent all the same."""
+    if not unreleased:
+        return ["unreleased charges: none"]
+    return [f"unreleased charges: {len(unreleased)} (charged, but the result never left the "
+            "site: a crash or a refusal after the charge; counted in the spent total, a retry "
+            "of the same round trains under the same charge)",
+            *(f"  run {u['run_id']} round {u['round']} {u['mechanism']}, charged "
+              f"{u['charged_at']}" for u in unreleased)]
 
 
 def run_epsilon_by_round(ledger: Ledger, run_id: str) -> dict[int, float]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Callable
 
@@ -51,22 +50,9 @@ def _audit(args: list[str]) -> int:
 
 
 def _ledger(args: list[str]) -> int:
-    from conf.errors import PrivflError
-    from privacy.ledger import Ledger
-    from privacy.ledger_report import format_ledger, ledger_summary
+    from privfl.ledger_command import ledger_command
 
-    parser = argparse.ArgumentParser(prog="privfl ledger",
-                                     description="Print a site's privacy ledger.")
-    parser.add_argument("path", help="the site's ledger file (JSON)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    ns = parser.parse_args(args)
-    try:
-        ledger = Ledger.load(ns.path)
-    except PrivflError as err:
-        print(f"privfl: error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(ledger_summary(ledger), indent=2) if ns.json else format_ledger(ledger))
-    return 0
+    return _one_line_errors(lambda: ledger_command(args))
 
 
 def _report(args: list[str]) -> int:
@@ -143,7 +129,8 @@ COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "simulate": (_simulate, "run a federation in Flower's Simulation Runtime (Hydra overrides)"),
     "synth": (_synth, "write a synthetic copy of a site's table + report (docs/synthetic.md)"),
     "audit": (_audit, "empirical ε lower bound of a site's training (docs/audit.md)"),
-    "ledger": (_ledger, "print a site's privacy ledger: privfl ledger PATH [--json]"),
+    "ledger": (_ledger, "a site's privacy ledger: privfl ledger [init|set-budget|upgrade] "
+                        "PATH ..."),
     "report": (_report, "rebuild a run's or sweep's report: privfl report DIR (docs/report.md)"),
     "certs": (_certs, "CA, SuperLink certificate, site keys: privfl certs out=DIR sites=N "
                       "hosts=[...]"),

@@ -23,6 +23,7 @@ from conf.errors import ConfigError
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings, settings_file
 from conf.validate import validate
+from privacy.ledger import Ledger
 from simulations.site_data import write_site_data
 from tasks.registry import get_task
 
@@ -51,8 +52,9 @@ def fresh_site(cfg: ExperimentConfig, audit: AuditConfig, out: Path) -> AuditedS
     data = write_site_data(cfg, out / "data")
     site_file = data.site_files[audit.site]
     settings = SiteSettings(site=f"site-{audit.site}", data_path=str(site_file.resolve()),
-                            ledger_path=str(_audit_ledger(out, audit.site)),
-                            budget=cfg.privacy.site_budget, delta=cfg.privacy.delta)
+                            ledger_path="", budget=cfg.privacy.site_budget,
+                            delta=cfg.privacy.delta)
+    settings = _with_audit_ledger(cfg, settings, out)
     others = [p for p in data.site_files if p != site_file] + [data.server_test]
     return AuditedSite(cfg, settings, tuple(others))
 
@@ -72,12 +74,17 @@ def run_site(run_dir: Path, audit: AuditConfig, out: Path, overrides: list[str]
     cfg = dataclasses.replace(validate(raw), output_dir=str(out))
     check_auditable(cfg, audit)
     settings = SiteSettings.read(settings_file(run_dir / "sites", audit.site))
-    settings = dataclasses.replace(settings, ledger_path=str(_audit_ledger(out, audit.site)))
+    settings = _with_audit_ledger(cfg, settings, out)
     site_file = Path(settings.data_path)
     suffix = get_task(cfg.task).data_suffix
     others = sorted(p for p in site_file.parent.glob(f"*{suffix}") if p != site_file)
     return AuditedSite(cfg, settings, tuple(others))
 
 
-def _audit_ledger(out: Path, site: int) -> Path:
-    return (out / "ledgers" / f"site-{site}.json").resolve()
+def _with_audit_ledger(cfg: ExperimentConfig, settings: SiteSettings, out: Path
+                       ) -> SiteSettings:
+    """``settings`` charging a new ledger of the audit's own, in its folder."""
+    path = (out / "ledgers" / f"{settings.site}.json").resolve()
+    Ledger.create(path, site=settings.site, delta=settings.delta,
+                  accountant=cfg.privacy.accountant, budget=settings.budget)
+    return dataclasses.replace(settings, ledger_path=str(path), ledger_key_path=None)

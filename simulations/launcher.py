@@ -30,6 +30,7 @@ from server.run_start import (
 )
 from simulations.runtime import run_federation, write_app_dir
 from simulations.site_data import write_site_data
+from simulations.site_ledgers import prepare_ledger
 from simulations.site_policy import simulated_site_policy
 from tasks.partition import local_split
 
@@ -75,6 +76,8 @@ def run_simulation(raw: DictConfig) -> dict:
             roster_path=str(roster) if roster else None,
             policy=policy,
         )
+        if cfg.privacy.record_level or cfg.synthetic.charged:
+            prepare_ledger(cfg, settings)
         if cfg.privacy.record_level:  # what every site would refuse, said before Ray starts
             train_rows, _ = local_split(data.site_rows[i], cfg.task.test_fraction, cfg.seed)
             check_plan_inputs(cfg, settings, len(train_rows))

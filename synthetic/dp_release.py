@@ -37,8 +37,9 @@ class DpRelease:
 
     @classmethod
     def plan(cls, cfg: SynthConfig, train_rows: int) -> DpRelease:
-        """Open the ledger and check everything a charge needs; writes nothing but a new,
-        empty ledger file. BudgetExceededError if ε is not affordable."""
+        """Open (or, with ``ledger.init``, create) the ledger and check everything a charge
+        needs; writes nothing but a new, empty ledger. BudgetExceededError if ε is not
+        affordable."""
         with _accountant_quiet():
             return cls._plan(cfg, train_rows)
 
@@ -48,10 +49,11 @@ class DpRelease:
 
         settings = cfg.ledger
         check_accountant_supports_mst(settings.accountant)
-        site = settings.site or _site_of(Path(str(settings.path)))
+        site = settings.site or _site_of(Path(str(settings.path)), settings.key)
         check_delta(site, settings.delta, train_rows, "ledger.delta")
-        ledger = Ledger.open(str(settings.path), site=site, delta=settings.delta,
-                             accountant=settings.accountant, budget=settings.budget)
+        ledger = Ledger.open(str(settings.path), key_path=settings.key, site=site,
+                             delta=settings.delta, accountant=settings.accountant,
+                             budget=settings.budget, create=settings.init)
         epsilon = cfg.synthesizer.epsilon
         run_id = f"synth-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         event = mst_event(run_id, epsilon, settings.delta, accountant=ledger.accountant)
@@ -100,8 +102,8 @@ def _accountant_quiet() -> Iterator[None]:
         yield
 
 
-def _site_of(path: Path) -> str:
+def _site_of(path: Path, key_path: str | None) -> str:
     if not path.exists():
         raise ConfigError(f"ledger.site: missing; {path} does not exist yet, so name the site "
                           "it is created for: ledger.site=NAME")
-    return Ledger.load(path).site
+    return Ledger.load(path, key_path).site

@@ -20,8 +20,8 @@ from conf.site_policy import POLICY_KEYS, to_node_config
 from conf.task_schema import load_task_schema, task_schema_digest
 from conf.validate import build
 
-PATH_KEYS = ("data_path", "ledger_path", "root_certificates", "auth_key", "identity_key",
-             "roster")
+PATH_KEYS = ("data_path", "ledger_path", "ledger_key", "root_certificates", "auth_key",
+             "identity_key", "roster")
 SITE_FOLDER = Path("sites")  # where ``site=NAME`` looks for NAME.yaml
 
 
@@ -98,6 +98,7 @@ def node_config(cfg: SiteConfig) -> dict[str, str | float | bool]:
         "site": cfg.site,
         "data-path": cfg.data_path,
         "ledger-path": cfg.ledger_path,
+        "ledger-key": cfg.ledger_key,
         "budget": cfg.budget,
         "delta": cfg.delta,
         "task-schema": task_schema_digest(schema),

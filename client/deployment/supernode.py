@@ -12,6 +12,7 @@ from client.deployment.site_config import (
     load_site_config,
     node_config,
 )
+from client.deployment.site_ledger import INIT_FLAG, prepare_site_ledger
 from conf.deploy_schema import SiteConfig
 from conf.errors import ConfigError
 from conf.flower_app import expected_app_digest
@@ -39,20 +40,22 @@ def supernode_command(cfg: SiteConfig) -> list[str]:
 
 
 def deploy_supernode(args: list[str]) -> int:
-    """Validate the site's config, then become its SuperNode (exec)."""
-    values = parse_key_values(args, "privfl deploy supernode")
+    """Validate the site's config and verify its ledger, then become its SuperNode (exec).
+    ``--init-ledger``: the site's first start, create its ledger if it never existed."""
+    init_ledger = INIT_FLAG in args
+    values = parse_key_values([a for a in args if a != INIT_FLAG], "privfl deploy supernode")
     site = values.pop("site", None)
     if site is None:
         raise ConfigError("site: missing; privfl deploy supernode site=FILE.yaml (or NAME for "
                           "sites/NAME.yaml), see docs/deployment.md")
     cfg = load_site_config(str(site), values)
     check_site_files(cfg)
+    ledger = prepare_site_ledger(cfg, init_ledger)
     command = supernode_command(cfg)
     if cfg.insecure:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
     print(f"privfl: site {cfg.site}: SuperNode for {cfg.superlink}, data {cfg.data_path}, "
-          f"ledger {cfg.ledger_path}, budget ε={cfg.budget:g} (δ={cfg.delta:g}, unit=record), "
-          f"app {command[3][:12]}…", flush=True)
+          f"{ledger}, app {command[3][:12]}…", flush=True)
     os.execve(command[0], command, flower_env())
     return 0  # not reached
 

@@ -62,7 +62,8 @@ def _from_ledgers(run_dir: Path, sites: set[str], run_id: str | None
     found: dict[str, dict[int, float]] = {}
     for settings_path in sorted((run_dir / "sites").glob("*.json")):
         try:
-            ledger = Ledger.load(SiteSettings.read(settings_path).ledger_path)
+            settings = SiteSettings.read(settings_path)
+            ledger = Ledger.load(settings.ledger_path, settings.ledger_key_path)
         except PrivflError as err:
             log.warning("report: skipping the ledger of %s: %s", settings_path.name, err)
             continue

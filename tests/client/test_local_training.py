@@ -19,6 +19,7 @@ from privacy.errors import RoundAlreadyReleasedError
 from privacy.ledger import Ledger
 from simulations.site_data import write_site_data
 from tasks.registry import get_task
+from tests.support.ledgers import create_ledger
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def test_recorded_sigma_q_steps_match_what_ran(site, accountant: str) -> None:
     cfg, settings, data = site
     cfg = dataclasses.replace(cfg, privacy=dataclasses.replace(cfg.privacy,
                                                                accountant=accountant))
+    create_ledger(settings, accountant)
     steps, handle = _count_steps()
     try:
         result = train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,
@@ -69,6 +71,7 @@ def test_noise_is_fresh_unless_reproducible(site, tmp_path: Path) -> None:
 
     def update(cfg, ledger: str, run: str) -> torch.Tensor:
         s = dataclasses.replace(settings, ledger_path=str(tmp_path / ledger))
+        create_ledger(s)
         result = train_round(cfg, s, data, _global(cfg), run_id=run, server_round=1,
                              proximal_mu=0.0)
         return torch.cat([v.flatten() for v in result.arrays.to_torch_state_dict().values()])
@@ -81,6 +84,7 @@ def test_noise_is_fresh_unless_reproducible(site, tmp_path: Path) -> None:
 
 def test_a_released_round_is_never_trained_again(site) -> None:
     cfg, settings, data = site
+    create_ledger(settings)
     train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1, proximal_mu=0.0)
     with pytest.raises(RoundAlreadyReleasedError, match="already sent its update for round 1"):
         train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,
@@ -92,6 +96,7 @@ def test_a_released_round_is_never_trained_again(site) -> None:
 def test_a_round_that_crashed_before_release_is_retried_without_a_second_charge(
         site, monkeypatch) -> None:
     cfg, settings, data = site
+    create_ledger(settings)
     monkeypatch.setattr("client.local_training.train_epochs", _raise)
     with pytest.raises(RuntimeError, match="crash"):
         train_round(cfg, settings, data, _global(cfg), run_id="r1", server_round=1,

@@ -3,6 +3,7 @@ it charges, when it refuses, and what leaves the site."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from synthetic.dp.accounting import mst_event
 from tasks.registry import get_task
 from tests.support.churn import COLUMNS, write_churn_task
 from tests.support.federation import Federation, build_federation, node_id
+from tests.support.ledgers import create_ledger
 
 RUN = "run-1"
 
@@ -124,8 +126,11 @@ def test_preflight_counts_the_synthesis_in_the_budget(fed: Federation) -> None:
     assert dp_sgd_only < composed <= fed.cfg.privacy.epsilon
     budget = (dp_sgd_only + composed) / 2
     context = fed.grid.contexts[node_id(2)]
+    short = dataclasses.replace(settings, ledger_path=str(fed.ledger_dir / "short.json"),
+                                budget=budget)
+    create_ledger(short)
     context.node_config = {**context.node_config, "budget": budget,
-                           "ledger-path": str(fed.ledger_dir / "short.json")}
+                           "ledger-path": short.ledger_path}
     site = _site(_ask(fed, 2, protocol.PREFLIGHT))
     assert (site[protocol.STATUS], site[protocol.KIND]) == (protocol.REFUSED,
                                                             "BudgetExceededError")

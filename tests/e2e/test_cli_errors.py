@@ -31,7 +31,10 @@ def test_unknown_command(tmp_path: Path) -> None:
 def test_ledger_command_reports_a_missing_file(tmp_path: Path) -> None:
     result = run_privfl("ledger", str(tmp_path / "nope.json"), cwd=tmp_path)
     assert result.returncode == 2
-    assert "no ledger file" in result.stderr
+    assert result.stderr.strip() == (
+        f"privfl: error: no ledger at {tmp_path / 'nope.json'}: create a site's ledger once, "
+        "explicitly: privfl ledger init PATH --site NAME --budget EPS --delta DELTA "
+        '(docs/privacy.md, "The ledger")')
 
 
 def test_delta_too_large_for_the_sites_stops_before_ray(tmp_path: Path) -> None:

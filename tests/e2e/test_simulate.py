@@ -29,8 +29,8 @@ DELTA = 1e-5
 def ledger_dir(workdir: Path) -> Path:
     """Ledgers shared by every run here; site-0 has already spent ~9.9 of its 10."""
     folder = workdir / "ledgers"
-    ledger = Ledger.open(folder / "site-0.json", site="site-0", delta=DELTA, accountant="rdp",
-                         budget=BUDGET)
+    ledger = Ledger.create(folder / "site-0.json", site="site-0", delta=DELTA,
+                           accountant="rdp", budget=BUDGET)
     ledger.charge(DpSgdEvent(run_id="earlier-study", round=1, noise_multiplier=0.89,
                              sample_rate=0.1, steps=100))
     assert 9.8 < ledger.spent() < BUDGET
@@ -41,7 +41,7 @@ def ledger_dir(workdir: Path) -> Path:
 def first_run(workdir: Path, ledger_dir: Path) -> tuple[CliRun, Path]:
     run_dir = workdir / "run"
     result = run_privfl("simulate", "sites=3", "rounds=2", f"simulation.ledger_dir={ledger_dir}",
-                        f"hydra.run.dir={run_dir}", cwd=workdir)
+                        "simulation.init_ledgers=true", f"hydra.run.dir={run_dir}", cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     return result, run_dir
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conf.errors import ConfigError
-from privacy import atomic
+from privacy import atomic, ledger_file, ledger_seal
 from privacy.accountants import calibrate_noise_multiplier, epsilon_of
 from privacy.errors import BudgetExceededError, LedgerError
 from privacy.events import DpSgdEvent, GaussianEvent, PrivacyEvent
@@ -27,7 +27,7 @@ def _round(run: str, rnd: int, sigma: float = 1.2, q: float = 0.1, steps: int = 
 
 
 def _open(path: Path, **overrides: object) -> Ledger:
-    return Ledger.open(path, **{**SITE, **overrides})
+    return Ledger.open(path, **{**SITE, **overrides}, create=True)
 
 
 # --- creating, opening, loading -------------------------------------------------------
@@ -37,7 +37,7 @@ def test_open_creates_the_file_with_parents(tmp_path: Path) -> None:
     path = tmp_path / "site" / "ledgers" / "ledger.json"
     ledger = _open(path)
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["format"] == "privfl-ledger/1"
+    assert document["format"] == "privfl-ledger/2"
     assert {k: document[k] for k in ("site", "unit", "delta", "accountant", "budget")} == {
         "site": "hospital-a",
         "unit": "record",
@@ -45,8 +45,12 @@ def test_open_creates_the_file_with_parents(tmp_path: Path) -> None:
         "accountant": "rdp",
         "budget": 8.0,
     }
-    assert document["events"] == []
+    assert document["records"] == []
     assert document["created"] == ledger.created
+    key = path.with_name("ledger.json.key")
+    assert ledger.key_path == key and key.stat().st_mode & 0o777 == 0o600
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert document["key_id"] == ledger_seal.key_id(ledger_seal.read_key(key))
     assert (ledger.site, ledger.delta, ledger.accountant, ledger.budget) == (
         "hospital-a",
         DELTA,
@@ -113,59 +117,43 @@ def test_invalid_settings_are_config_errors(tmp_path: Path, overrides: dict, nam
 
 def test_load_missing_file_names_the_path(tmp_path: Path) -> None:
     path = tmp_path / "nope.json"
-    with pytest.raises(LedgerError, match=f"no ledger file at {path}"):
+    with pytest.raises(LedgerError, match=f"no ledger at {path}: create a site's ledger once"):
         Ledger.load(path)
+    with pytest.raises(LedgerError, match="privfl ledger init"):
+        Ledger.open(path, **SITE)  # without create=True nothing is created
+    assert not path.exists()
 
 
 @pytest.mark.parametrize(
     ("text", "named"),
     [
         ("{not json", "cannot read ledger"),
-        ('{"format": "other/1"}', "not a privfl-ledger/1 file"),
-        ("[]", "not a privfl-ledger/1 file"),
+        ('{"format": "other/1"}', "not a privfl-ledger/2 file"),
+        ("[]", "not a privfl-ledger/2 file"),
     ],
 )
 def test_load_corrupt_file_names_the_path(tmp_path: Path, text: str, named: str) -> None:
     path = tmp_path / "ledger.json"
+    _open(path)
     path.write_text(text, encoding="utf-8")
     with pytest.raises(LedgerError, match=named) as info:
         Ledger.load(path)
     assert str(path) in str(info.value)
-    assert "restore the file from a backup" in str(info.value)
+    assert "restore the ledger and its key from the site's latest backup" in str(info.value)
 
 
-def _edit(path: Path, **changes: object) -> None:
-    document = json.loads(path.read_text(encoding="utf-8"))
-    document.update(changes)
-    path.write_text(json.dumps(document), encoding="utf-8")
-
-
-@pytest.mark.parametrize(
-    ("changes", "named"),
-    [
-        ({"unit": "site"}, "'unit' must be 'record'".replace("'", '"', 2)),
-        ({"delta": "1e-5"}, "δ must be in"),
-        ({"accountant": "gdp"}, "allowed: rdp, prv"),
-        ({"events": [{"mechanism": "dp_sgd"}]}, "charged_at"),
-    ],
-)
-def test_load_invalid_fields(tmp_path: Path, changes: dict, named: str) -> None:
+def test_unknown_mechanism_in_a_sealed_file_names_it(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
-    _open(path)
-    _edit(path, **changes)
-    with pytest.raises(LedgerError, match=named) as info:
-        Ledger.load(path)
-    assert str(path) in str(info.value)
-
-
-def test_unknown_mechanism_in_file_names_it(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.json"
-    _open(path)
-    event = {"mechanism": "dp_synth", "run_id": "r", "round": 0, "charged_at": "2026-11-26"}
-    _edit(path, events=[event])
+    ledger = _open(path)
+    header = {k: v for k, v in json.loads(path.read_text()).items()
+              if k not in ("records", "head", "seal")}
+    record = {"kind": "charge", "mechanism": "dp_synth", "run_id": "r", "round": 0,
+              "charged_at": "2026-11-26"}
+    key = ledger_seal.read_key(ledger.key_path)
+    ledger_file.write_document(path, key, header, [ledger_file.linked(header, [], record)])
     with pytest.raises(LedgerError, match="unknown privacy mechanism 'dp_synth'") as info:
         _open(path)
-    assert str(path) in str(info.value)
+    assert str(path) in str(info.value) and "upgrade privfl" in str(info.value)
 
 
 def test_loaded_ledger_cannot_charge(tmp_path: Path) -> None:
@@ -179,10 +167,14 @@ def test_remaining_is_floored_at_zero(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
     ledger = _open(path)
     ledger.charge(_round("r1", 1))
-    _edit(path, budget=0.01)
+    ledger.set_budget(0.01)  # the site lowers its budget below what it spent
     loaded = Ledger.load(path)
     assert loaded.spent() > loaded.budget == 0.01
     assert loaded.remaining() == 0.0
+    with pytest.raises(BudgetExceededError):
+        _open(path, budget=0.01).charge(_round("r1", 2))
+    with pytest.raises(LedgerError, match="privfl ledger set-budget"):
+        _open(path)  # the old budget: the site's settings must follow the ledger
 
 
 # --- charging -------------------------------------------------------------------------
@@ -195,8 +187,9 @@ def test_charge_appends_with_time_and_is_idempotent(tmp_path: Path) -> None:
     written = path.read_bytes()
     assert ledger.charge(_round("r1", 1)) is False
     assert path.read_bytes() == written
-    stored = json.loads(written)["events"]
-    assert len(stored) == 1 and stored[0]["mechanism"] == "dp_sgd"
+    stored = json.loads(written)["records"]
+    assert len(stored) == 1 and stored[0]["kind"] == "charge"
+    assert stored[0]["mechanism"] == "dp_sgd"
     assert stored[0]["charged_at"] == ledger.entries[0].charged_at
     assert ledger.spent() == epsilon_of([_round("r1", 1)], DELTA, "rdp")
 
@@ -249,8 +242,11 @@ def test_deleted_file_is_not_silently_recreated(tmp_path: Path) -> None:
     path = tmp_path / "ledger.json"
     ledger = _open(path)
     path.unlink()
-    with pytest.raises(LedgerError, match="no ledger file"):
+    with pytest.raises(LedgerError, match=r"is missing but its key .* exists: the ledger was "
+                                          r"deleted or moved; restore"):
         ledger.charge(_round("r1", 1))
+    with pytest.raises(LedgerError, match="deleted or moved"):
+        _open(path)  # not even with create=True: its key shows a ledger existed
     assert not path.exists()
 
 

@@ -19,9 +19,11 @@ RUN_B = [DpSgdEvent("run-b", 1, 2.0, 0.05, 20), DpSgdEvent("run-b", 2, 2.5, 0.05
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
     path = tmp_path_factory.mktemp("report") / "ledger.json"
-    opened = Ledger.open(path, site="hospital-a", delta=1e-5, accountant="rdp", budget=8.0)
+    opened = Ledger.create(path, site="hospital-a", delta=1e-5, accountant="rdp", budget=8.0)
     for event in [*RUN_A, RELEASE, *RUN_B]:
         opened.charge(event)
+        if event is not RUN_B[-1]:
+            opened.mark_released(event)
     return opened
 
 
@@ -79,7 +81,7 @@ def test_report_has_one_history_row_per_run(ledger: Ledger) -> None:
 
 
 def test_empty_ledger_report(tmp_path: Path) -> None:
-    ledger = Ledger.open(
+    ledger = Ledger.create(
         tmp_path / "l.json", site="bank-b", delta=1e-6, accountant="prv", budget=2.0
     )
     text = format_ledger(ledger)
@@ -96,3 +98,13 @@ def test_run_epsilon_by_round_composes_the_run_up_to_each_round(ledger: Ledger) 
     assert by_round[3] == ledger.run_epsilon("run-a")
     assert run_epsilon_by_round(ledger, "run-b")[2] == ledger.run_epsilon("run-b")
     assert run_epsilon_by_round(ledger, "no-such-run") == {}
+
+
+def test_unreleased_charges_are_listed(ledger: Ledger) -> None:
+    summary = ledger_summary(ledger)
+    assert [(u["run_id"], u["round"], u["mechanism"]) for u in summary["unreleased"]] == [
+        ("run-b", 2, "dp_sgd")]
+    text = format_ledger(ledger)
+    assert "unreleased charges: 1 (charged, but the result never left the site" in text
+    assert "  run run-b round 2 dp_sgd, charged " in text
+    assert "chain and seal verified with" in text

@@ -25,7 +25,7 @@ def _event(round_: int, run: str = "run-1") -> DpSgdEvent:
 
 def _open(path: Path) -> Ledger:
     """The ledger as a freshly started site process sees it."""
-    return Ledger.open(path, site="s", delta=1e-5, accountant="rdp", budget=1000.0)
+    return Ledger.open(path, site="s", delta=1e-5, accountant="rdp", budget=1000.0, create=True)
 
 
 class Crash(Exception):

@@ -96,7 +96,7 @@ def test_a_plain_train_message_is_refused_where_secure_aggregation_is_required(
     # a site without the setting refuses it too: the run was set up with secagg=secaggplus
     kind, reason = _refusal(_plain_train(five, 1))
     assert "set up with secagg=secaggplus" in reason
-    assert b'"events": []' in _ledger_bytes(five, 1)
+    assert b'"records": []' in _ledger_bytes(five, 1)
 
 
 def test_a_cohort_below_the_sites_floor_is_refused(five: Federation) -> None:

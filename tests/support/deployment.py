@@ -137,7 +137,7 @@ def running_deployment(root: Path, sites: int, overrides: list[str]) -> Iterator
         for i in range(sites):
             config = _site_config(root, i, port)
             processes.privfl(f"site-{i}", "deploy", "supernode", f"site={config}",
-                             f"runtime_port={free_port()}")
+                             f"runtime_port={free_port()}", "--init-ledger")
         for i in range(sites):
             processes.wait_for(f"site-{i}", "SuperNode ID", START_SECONDS)
         deployment.startup_seconds["supernodes"] = time.monotonic() - started

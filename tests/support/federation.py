@@ -13,7 +13,9 @@ from client.app import app as client_app
 from conf import protocol
 from conf.run_config import to_run_config
 from conf.schema import ExperimentConfig
+from conf.site import SiteSettings
 from conf.site_policy import to_node_config
+from privacy.ledger import Ledger
 from privacy.secagg.roster import write_identities
 from server.app import app as server_app
 from simulations.site_data import write_site_data
@@ -86,6 +88,11 @@ def build_federation(cfg: ExperimentConfig, root: Path, *, budgets: dict[int, fl
         }
         for i, path in enumerate(data.site_files)
     }
+    for node in node_configs.values():  # each site's ledger, created once as operators do
+        settings = SiteSettings.from_node_config(node)
+        Ledger.open(settings.ledger_path, key_path=settings.ledger_key_path, site=settings.site,
+                    delta=settings.delta, accountant=cfg.privacy.accountant,
+                    budget=settings.budget, create=True)
     grid = InProcessGrid(client_app, run_id or secrets.randbits(62), to_run_config(cfg),
                          node_configs, faults)
     return Federation(cfg, grid, run_dir, ledger_dir)

@@ -60,7 +60,8 @@ def write_run_dir(path: Path, *, private: bool = True, sites: int = 3, rounds: i
 
 
 def _charge(ledger_path: Path, site: str, rounds: int) -> dict[str, Any]:
-    ledger = Ledger.open(ledger_path, site=site, delta=DELTA, accountant="rdp", budget=10.0)
+    ledger = Ledger.open(ledger_path, site=site, delta=DELTA, accountant="rdp", budget=10.0,
+                         create=True)
     for r in range(1, rounds + 1):  # a failed round was charged too (write-ahead)
         ledger.charge(DpSgdEvent(run_id=RUN_ID, round=r, noise_multiplier=SIGMA,
                                  sample_rate=RATE, steps=STEPS))

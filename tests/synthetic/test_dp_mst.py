@@ -11,7 +11,7 @@ import pytest
 
 import synthetic.dp.mst
 from conf.errors import ConfigError
-from privacy.errors import BudgetExceededError, DeltaTooLargeError
+from privacy.errors import BudgetExceededError, DeltaTooLargeError, LedgerError
 from privacy.ledger import Ledger
 from synthetic.dp.domain import OTHER
 from synthetic.metadata import declared_only
@@ -41,7 +41,8 @@ def _forbid_fitting(monkeypatch) -> None:
 
 
 def _ledger(folder: Path, *overrides: str) -> list[str]:
-    return [f"ledger.path={folder / 'ledger.json'}", "ledger.site=site-a", *overrides]
+    return [f"ledger.path={folder / 'ledger.json'}", "ledger.site=site-a", "ledger.init=true",
+            *overrides]
 
 
 def test_an_unaffordable_epsilon_is_refused_before_fitting(site: Path, tmp_path: Path,
@@ -69,6 +70,15 @@ def test_ledger_settings_that_cannot_hold_mst_are_refused(site: Path, tmp_path: 
         run_synth(make_config(site, tmp_path / "out", *DP, *_ledger(tmp_path, *overrides)))
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "ledger.json").exists()
+
+
+def test_a_missing_ledger_is_created_only_when_asked(site: Path, tmp_path: Path,
+                                                   monkeypatch) -> None:
+    _forbid_fitting(monkeypatch)
+    with pytest.raises(LedgerError, match=r"no ledger at .*: create a site's ledger once"):
+        run_synth(make_config(site, tmp_path / "out", *DP, "ledger.site=site-a",
+                              f"ledger.path={tmp_path / 'ledger.json'}"))
+    assert not (tmp_path / "ledger.json").exists() and not (tmp_path / "out").exists()
 
 
 def test_a_new_ledger_needs_the_site_name(site: Path, tmp_path: Path) -> None:
