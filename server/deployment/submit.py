@@ -4,7 +4,8 @@ submitted to the coordinator's SuperLink.
 The config is composed and validated exactly as ``privfl simulate`` does (same Hydra
 configs, same schema, same flattened run config); the app folder is written to the run
 directory and submitted with ``flwr run APP privfl --stream``, which blocks until the run
-ends. The ServerApp runs on the SuperLink's machine and writes the run's outputs to
+ends; interrupting ``privfl deploy run`` stops the run on the SuperLink (follow_run.py).
+The ServerApp runs on the SuperLink's machine and writes the run's outputs to
 ``output_dir`` (Hydra's run directory: run this where the SuperLink runs). Nothing about
 the sites' data or budgets is sent: each site's own config decides those.
 """
@@ -12,7 +13,6 @@ the sites' data or budgets is sent: each site's own config decides those.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,11 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 from conf.console import log_to_console
 from conf.errors import ConfigError, PrivflError
 from conf.flower_app import write_app_dir
-from conf.flower_env import flower_env
 from conf.run_config import to_run_config
 from conf.validate import validate
 from privacy.secagg.params import SecAggParams
-from server.deployment.connection import CONNECTION
+from server.deployment.follow_run import follow_run
 from server.run_start import (
     EXIT_CODES,
     fresh_run_outputs,
@@ -62,11 +61,10 @@ def submit_run(raw: DictConfig) -> dict:
     write_run_record(outputs, raw, cfg, run_config, data_sha256={})
     app = write_app_dir(outputs.root / "flwr-app", run_config)
     print(line, flush=True)
-    done = subprocess.run(["flwr", "run", str(app), CONNECTION, "--stream"], env=flower_env(),
-                          check=False)
+    status = follow_run(app)
     outcome_file = outputs.root / "outcome.json"
     if not outcome_file.exists():
-        reason = (f"`flwr run` exited with status {done.returncode} and the ServerApp left "
+        reason = (f"`flwr run` exited with status {status} and the ServerApp left "
                   f"no outcome.json in {outputs.root}; see the output above")
         return {"status": "failed", "reason": reason}
     return json.loads(outcome_file.read_text())

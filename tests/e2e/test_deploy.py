@@ -5,7 +5,9 @@ file) and ``privfl deploy run`` with DP-SGD and SecAgg+, plus the refusals aroun
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import signal
 import subprocess
 import time
 import tomllib
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from privacy.ledger import Ledger
-from tests.support.deployment import Deployment, free_port, running_deployment
+from tests.support.deployment import Deployment, free_port, running_deployment, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +146,34 @@ def test_a_node_without_the_ca_certificate_cannot_connect(deployment):
                                 str(keys / "auth.key"))
     assert "CERTIFICATE_VERIFY_FAILED" in log
     assert "activate-node" not in superlink
+
+
+def _charges(deployment: Deployment) -> list[int]:
+    return [len(Ledger.load(deployment.site_dir(i) / "ledger" / "ledger.json").entries)
+            for i in range(SITES)]
+
+
+def test_sigterm_to_deploy_run_stops_the_run_on_the_superlink(deployment, main_run):
+    """SIGTERM to ``privfl deploy run`` once round 1 is charged: it stops the run on the
+    SuperLink (flwr stop), says so, exits 143, and no site is charged for it afterwards."""
+    before = _charges(deployment)
+    process = deployment.processes.privfl(
+        "interrupted-run", "deploy", "run", *RUN, "rounds=20",
+        f"hydra.run.dir={_run_dir(deployment, 'interrupted')}")
+    wait_until(lambda: _charges(deployment) > before, 600, lambda: process.poll() is not None,
+               lambda: deployment.processes.log("interrupted-run")[-3000:])
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 128 + signal.SIGTERM
+    log = deployment.processes.log("interrupted-run")
+    run_id = re.search(r"Successfully started run (\d+)", log).group(1)
+    assert (f"privfl: interrupted by SIGTERM: stopped run {run_id} on the SuperLink (flwr "
+            "stop): no site trains or is charged for it any more") in log
+    listed = subprocess.run(["flwr", "ls", "privfl", "--run-id", run_id], env=deployment.env,
+                            capture_output=True, text=True, check=False)
+    assert "stopped" in listed.stdout.lower(), listed.stdout + listed.stderr
+    charged = _charges(deployment)
+    time.sleep(45)  # a round trip of a deployed round's first stage is well under this
+    assert _charges(deployment) == charged
 
 
 def test_a_site_killed_mid_round_does_not_stall_the_run(deployment):
