@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -82,6 +83,8 @@ def _compose(overrides: list[str], config_name: str) -> dict:
     try:
         raw = compose(config_name, overrides=[*overrides, "output_dir=."])
         return OmegaConf.to_container(raw, resolve=True)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"a config file is not valid YAML: {_one_line(err)}") from err
     except (HydraException, OmegaConfBaseException) as err:
         message = _one_line(err)
         if message.startswith("Could not override '"):

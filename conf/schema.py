@@ -35,6 +35,9 @@ SITE_DP_STRATEGIES = ("fedavg", "fedprox")
 
 SEED_RANGE = {"ge": 0, "le": 2**32 - 1}
 """Seeds numpy and torch accept (numpy refuses a negative one, and one above 2^32 - 1)."""
+MAX_ROUNDS = 10_000
+"""More rounds than any study runs: a larger number is a typo (DP-SGD would calibrate σ
+for all of them before round 1)."""
 
 
 def positive() -> dict:
@@ -267,7 +270,7 @@ class ExperimentConfig:
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     sites: int = field(default=10, metadata={"ge": 2})
-    rounds: int = field(default=10, metadata={"ge": 1})
+    rounds: int = field(default=10, metadata={"ge": 1, "le": MAX_ROUNDS})
     local_epochs: int = field(default=1, metadata={"ge": 1})
     min_sites: int = field(default=2, metadata={"ge": 1})
     seed: int = field(default=0, metadata=SEED_RANGE)

@@ -30,9 +30,12 @@ class SimulatedData:
 
 
 def write_site_data(cfg: ExperimentConfig, folder: Path) -> SimulatedData:
-    """Split the task's source table into a server test file and one file per site."""
+    """Check the task's source table, then split it into a server test file and one
+    file per site (DataError naming the source file, column, row and value)."""
     task = get_task(cfg.task)
     table = task.source_table()
+    # every defect a site would refuse, named in the user's own file before anything starts
+    task.to_dataset(table, source=task.source_name)
     rest, holdout = holdout_split(table, task.label_column, cfg.simulation.server_test_fraction,
                                   cfg.seed)
     rest = rest.reset_index(drop=True)

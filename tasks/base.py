@@ -44,6 +44,11 @@ class Task(ABC):
         return self.label.name
 
     @property
+    def source_name(self) -> str:
+        """How errors name :meth:`source_table` (a user's file: its path)."""
+        return f"the {self.name} task's table"
+
+    @property
     def data_suffix(self) -> str:
         """Suffix of the per-site data files."""
         return ".parquet"

@@ -28,6 +28,10 @@ class CsvTask(DeclaredSchemaTask):
             )
 
     @property
+    def source_name(self) -> str:
+        return f"task.path={self.path}"
+
+    @property
     def data_suffix(self) -> str:
         return self.path.suffix.lower()
 

@@ -39,11 +39,19 @@ def _check_numeric(spec: FeatureSpec, key: str) -> None:
 
 def _encode_numeric(column: pd.Series, spec: FeatureSpec, where: str) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce")
-    bad = column[values.isna()]
-    if len(bad):
+    bad = values.isna().to_numpy()
+    if bad.any():
         raise DataError(
-            f"{where}: {len(bad)} non-numeric value(s) such as {str(bad.iloc[0])!r} in a "
-            "numeric column; fix the data or declare the feature as categorical"
+            f"{where}: {int(bad.sum())} non-numeric value(s), the first "
+            f"{str(column.iloc[_first(bad)])!r} at {_row(bad)}, in a numeric column; fix the "
+            "data or declare the feature as categorical"
+        )
+    infinite = ~np.isfinite(values.to_numpy(dtype=np.float64))
+    if infinite.any():
+        raise DataError(
+            f"{where}: {int(infinite.sum())} infinite value(s), the first "
+            f"{float(values.iloc[_first(infinite)])!r} at {_row(infinite)}; a numeric feature "
+            f"must be finite (declared range {spec.low:g}..{spec.high:g}): fix or drop those rows"
         )
     scaled = (values.to_numpy(dtype=np.float64) - spec.low) / (spec.high - spec.low)
     return np.clip(scaled, 0.0, 1.0)[:, None]
@@ -70,15 +78,24 @@ def _codes(column: pd.Series, names: Sequence[str], where: str, allowed: str) ->
     """Index of each value of ``column`` in ``names``, compared as strings."""
     values = column.astype(str)
     codes = pd.Index([str(n) for n in names]).get_indexer(values)
-    unknown = values[codes < 0]
-    if len(unknown):
-        counts = unknown.value_counts()
+    unknown = codes < 0
+    if unknown.any():
+        counts = values[unknown].value_counts()
         listed = ", ".join(f"{v!r} ({n} rows)" for v, n in counts.head(5).items())
         raise DataError(
-            f"{where}: value(s) {listed} not among the {allowed}; "
-            "declare them in the config or fix the data"
+            f"{where}: value(s) {listed} not among the {allowed}, the first at "
+            f"{_row(unknown)}; declare them in the config or fix the data"
         )
     return codes.astype(np.int64)
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _row(mask: np.ndarray) -> str:
+    """Where the first flagged row is, counted as a user counts the rows of a file."""
+    return f"data row {_first(mask) + 1}"
 
 
 _ENCODERS: dict[str, _Encoder] = {
@@ -119,8 +136,9 @@ def encode_table(
     """Encode ``df`` into float32 inputs (n, width) and int64 labels (n,).
 
     Raises :class:`ConfigError` for an invalid schema and :class:`DataError` (naming
-    ``source`` and the column) for a missing column, missing values, a non-numeric value
-    in a numeric column, an undeclared level or a label outside the declared classes.
+    ``source``, the column, the first offending data row (1 = the first row after a CSV's
+    header) and value) for a missing column, missing values, a non-numeric or infinite
+    value in a numeric column, an undeclared level or a label outside the declared classes.
     """
     validate_specs(features, label)
     columns = [spec.name for spec in features] + [label.name]
@@ -131,10 +149,11 @@ def encode_table(
             f"the table has {list(df.columns)}"
         )
     for name in columns:
-        missing = int(df[name].isna().sum())
-        if missing:
+        missing = df[name].isna().to_numpy()
+        if missing.any():
             raise DataError(
-                f"{source}, column {name!r}: {missing} missing value(s); fill or drop those rows"
+                f"{source}, column {name!r}: {int(missing.sum())} missing value(s), the first "
+                f"at {_row(missing)}; fill or drop those rows"
             )
     blocks = [
         _ENCODERS[spec.type].encode(df[spec.name], spec, f"{source}, column {spec.name!r}")
