@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 import torch
+import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -172,7 +173,7 @@ def test_sigterm_to_deploy_run_stops_the_run_on_the_superlink(deployment, main_r
                             capture_output=True, text=True, check=False)
     assert "stopped" in listed.stdout.lower(), listed.stdout + listed.stderr
     charged = _charges(deployment)
-    time.sleep(45)  # a round trip of a deployed round's first stage is well under this
+    time.sleep(10)  # the sites poll the SuperLink every few seconds
     assert _charges(deployment) == charged
 
 
@@ -210,3 +211,34 @@ def test_a_site_killed_mid_round_does_not_stall_the_run(deployment):
     assert "round discarded" in left_out.split("site-0: ", 1)[1]
     # the survivors waited at most one stage timeout for the dead site
     assert after_kill < stage_timeout + 240, after_kill
+
+
+def test_a_node_claiming_another_sites_name_never_replaces_its_row(deployment):
+    """A SuperNode authenticated with site-2's key (site-2 is gone) says it is site-0. The
+    coordinator keys its records by node: one node keeps the name, the other is recorded
+    as ``node-<id> (claims 'site-0')`` and left out; neither row replaces the other. (The
+    run asks for privacy=none, which every site refuses at preflight: the rows are made
+    there, and the run stops without a round.)"""
+    if deployment.processes.started["site-2"].poll() is None:
+        deployment.processes.kill("site-2")
+    folder = deployment.site_dir(2)
+    config = yaml.safe_load((folder / "site.yaml").read_text())
+    impostor = folder / "impostor.yaml"
+    impostor.write_text(yaml.safe_dump({**config, "site": "site-0",
+                                        "ledger_path": "ledger/impostor.json"}))
+    deployment.processes.privfl("impostor", "deploy", "supernode", f"site={impostor}",
+                                f"runtime_port={free_port()}", "--init-ledger")
+    deployment.processes.wait_for("impostor", "SuperNode ID", 180)
+    out = _run_dir(deployment, "duplicate")
+    run = deployment.privfl("deploy", "run", *RUN, "rounds=1", "privacy=none",
+                            "strategy.round_timeout=120", f"hydra.run.dir={out}")
+    assert run.returncode == 3, run.stdout[-3000:] + run.stderr[-3000:]
+    sites = json.loads((out / "privacy.json").read_text())["sites"]
+    claims = [name for name in sites if name.endswith("(claims 'site-0')")]
+    assert "site-0" in sites and len(claims) == 1, sites
+    holder, claimer = sites["site-0"], sites[claims[0]]
+    assert holder["node_id"] != claimer["node_id"]
+    assert claims[0] == f"node-{claimer['node_id']} (claims 'site-0')"
+    assert claimer["excluded"] == (f"site name 'site-0' is already used by node "
+                                   f"{holder['node_id']}")
+    assert holder["excluded"] is None or "already used" not in holder["excluded"]

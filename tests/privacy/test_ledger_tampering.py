@@ -214,7 +214,7 @@ FIELDS = st.sampled_from(["noise_multiplier", "sample_rate", "steps", "round", "
                           "charged_at", "released_at", "label", "prev", "mechanism"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(0, 4), field=FIELDS, value=st.one_of(
     st.integers(0, 10**6), st.floats(0.001, 100), st.text(min_size=1, max_size=8)))
 def test_any_changed_field_of_any_record_is_detected(index: int, field: str,
