@@ -13,11 +13,15 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ("audit", "csprng_noise", "dp_overhead", "mask_expansion", "secagg_cost",
-         "secure_aggregate", "simulate_walltime", "synth_quality", "tracking_overhead")
+         "secure_aggregate", "synth_quality")
 NOT_IN_CI = {
     "deploy_walltime": "no --quick mode: a real 3-site deployment plus a simulation",
     "privacy_utility": "its --quick mode is a sweep of Ray runs (minutes on 2 cores)",
     "warm_start": "its --quick mode takes ~3.5 min on 2 cores",
+    "simulate_walltime": "its --quick mode is whole Ray runs (~55 s on 2 cores); the same "
+                         "runs are covered by tests/e2e/test_simulate.py",
+    "tracking_overhead": "its --quick mode is whole Ray runs with and without W&B (~75 s on "
+                         "2 cores); tracking is covered by tests/e2e/test_tracking.py",
 }
 
 
