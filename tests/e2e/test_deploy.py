@@ -230,7 +230,8 @@ def test_a_node_claiming_another_sites_name_never_replaces_its_row(deployment):
                                 f"runtime_port={free_port()}", "--init-ledger")
     deployment.processes.wait_for("impostor", "SuperNode ID", 180)
     out = _run_dir(deployment, "duplicate")
-    run = deployment.privfl("deploy", "run", *RUN, "rounds=1", "privacy=none",
+    plain = [o for o in RUN if not o.startswith("privacy.")]
+    run = deployment.privfl("deploy", "run", *plain, "rounds=1", "privacy=none",
                             "strategy.round_timeout=120", f"hydra.run.dir={out}")
     assert run.returncode == 3, run.stdout[-3000:] + run.stderr[-3000:]
     sites = json.loads((out / "privacy.json").read_text())["sites"]
