@@ -226,9 +226,7 @@ def test_a_node_claiming_another_sites_name_never_replaces_its_row(deployment):
     impostor = folder / "impostor.yaml"
     impostor.write_text(yaml.safe_dump({**config, "site": "site-0",
                                         "ledger_path": "ledger/impostor.json"}))
-    deployment.processes.privfl("impostor", "deploy", "supernode", f"site={impostor}",
-                                f"runtime_port={free_port()}", "--init-ledger")
-    deployment.processes.wait_for("impostor", "SuperNode ID", 180)
+    _start_impostor(deployment, impostor)
     out = _run_dir(deployment, "duplicate")
     plain = [o for o in RUN if not o.startswith("privacy.")]
     run = deployment.privfl("deploy", "run", *plain, "rounds=1", "privacy=none",
@@ -243,3 +241,22 @@ def test_a_node_claiming_another_sites_name_never_replaces_its_row(deployment):
     assert claimer["excluded"] == (f"site name 'site-0' is already used by node "
                                    f"{holder['node_id']}")
     assert holder["excluded"] is None or "already used" not in holder["excluded"]
+
+
+def _start_impostor(deployment: Deployment, config: Path) -> None:
+    """Start the impostor's SuperNode; the SuperLink refuses to activate site-2's key
+    again until it has marked the dead site-2 offline (its heartbeat expired): retry."""
+    deadline = time.monotonic() + 300
+    init = ["--init-ledger"]
+    while True:
+        process = deployment.processes.privfl("impostor", "deploy", "supernode", f"site={config}",
+                                              f"runtime_port={free_port()}", *init)
+        init = []  # the impostor's ledger exists after the first try
+        wait_until(lambda p=process: "SuperNode ID" in deployment.processes.log("impostor")
+                   or p.poll() is not None, 180, lambda: False,
+                   lambda: deployment.processes.log("impostor")[-3000:])
+        if process.poll() is None:
+            return
+        assert "Failed to activate SuperNode" in deployment.processes.log("impostor")
+        assert time.monotonic() < deadline, deployment.processes.log("impostor")[-3000:]
+        time.sleep(10)
