@@ -94,11 +94,18 @@ class Ledger:
         elif not path.exists():
             raise _missing(path, key_path)
         with file_lock(path):
-            if create and not path.exists() and not key_path.exists():
+            if create and cls.never_existed(path, key_path):
                 return cls._create(path, key_path, settings)
             ledger = cls._read(path, key_path, writable=True)
         ledger._refuse_other_settings(settings)
         return ledger
+
+    @staticmethod
+    def never_existed(path: str | Path, key_path: str | Path | None = None) -> bool:
+        """True when neither the ledger nor its key is there: only then may one be created
+        (a key without its ledger shows a ledger that was deleted)."""
+        path, key_path = _paths(path, key_path)
+        return not path.exists() and not key_path.exists()
 
     @classmethod
     def load(cls, path: str | Path, key_path: str | Path | None = None) -> Ledger:
@@ -315,8 +322,7 @@ class Ledger:
             raise LedgerError(f"ledger {path} exists already: a site has one ledger for life "
                               "(open it; never recreate it)")
         if key_path.exists():
-            raise LedgerError(f"ledger {path} is missing but its key {key_path} exists: the "
-                              f"ledger was deleted or moved; {RESTORE}")
+            raise _missing(path, key_path)
         key = ledger_seal.create_key(key_path)
         header = header_of(settings, _now(), ledger_seal.key_id(key))
         write_document(path, key, header, ())
@@ -365,4 +371,3 @@ def _describe(events: list[PrivacyEvent]) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-

@@ -79,17 +79,22 @@ def budget_record(budget: float, at: str) -> dict[str, Any]:
     return {"kind": "budget", "budget": budget, "set_at": at}
 
 
+def _head(header: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+    """The digest the next record links to: of the last record, or of the header."""
+    return ledger_seal.digest(records[-1] if records else header)
+
+
 def linked(header: dict[str, Any], records: Sequence[dict[str, Any]],
            record: dict[str, Any]) -> dict[str, Any]:
     """``record`` chained after ``records``."""
-    prev = ledger_seal.digest(records[-1] if records else header)
-    return {**record, "prev": prev}
+    return {**record, "prev": _head(header, records)}
 
 
 def write_document(path: Path, key: bytes, header: dict[str, Any],
                    records: Sequence[dict[str, Any]]) -> None:
-    """Write the ledger atomically, sealing the head of its (already linked) records."""
-    head = ledger_seal.chain_head(header, records)
+    """Write the ledger atomically, sealing the head of its records (each one ``linked``
+    after a verified chain, so only the last needs digesting)."""
+    head = _head(header, records)
     document = {**header, "records": list(records), "head": head,
                 "seal": ledger_seal.seal(key, head)}
     atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False,
@@ -145,14 +150,16 @@ def replay(header: dict[str, Any], records: Sequence[dict[str, Any]]
         raise LedgerError('"created" must be a string')
     charges: list[Charge] = []
     released: dict[tuple, str] = {}
+    charged: set[tuple] = set()
     for number, record in enumerate(records, start=1):
         kind = record.get("kind")
         if kind == "charge":
             charges.append(_charge(number, record))
+            charged.add(charges[-1][0].key())
         elif kind == "release":
             key = (record.get("run_id"), record.get("round"), record.get("mechanism"),
                    record.get("label"))
-            if key in released or not any(event.key() == key for event, _, _ in charges):
+            if key in released or key not in charged:
                 raise LedgerError(f"record {number} releases {key!r}, which was not charged "
                                   "before it or was released already")
             released[key] = str(record.get("released_at"))

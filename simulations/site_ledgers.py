@@ -9,7 +9,6 @@ from conf.errors import ConfigError
 from conf.schema import ExperimentConfig
 from conf.site import SiteSettings
 from privacy.ledger import Ledger
-from privacy.ledger_seal import default_key_path
 
 
 def prepare_ledger(cfg: ExperimentConfig, settings: SiteSettings) -> None:
@@ -22,8 +21,7 @@ def prepare_ledger(cfg: ExperimentConfig, settings: SiteSettings) -> None:
     """
     path = Path(settings.ledger_path)
     reused = cfg.simulation.ledger_dir is not None
-    never_existed = not path.exists() and not default_key_path(path).exists()
-    if reused and never_existed and not cfg.simulation.init_ledgers:
+    if reused and Ledger.never_existed(path) and not cfg.simulation.init_ledgers:
         raise ConfigError(
             f"simulation.ledger_dir={cfg.simulation.ledger_dir}: {settings.site} has no ledger "
             f"there ({path.name}); add simulation.init_ledgers=true to create the missing ones "

@@ -19,7 +19,7 @@ def prepare_site_ledger(cfg: SiteConfig, init: bool) -> str:
     ledger; returns what was done, for the start line."""
     path = Path(cfg.ledger_path)
     key = Path(cfg.ledger_key) if cfg.ledger_key else default_key_path(path)
-    if not path.exists() and not key.exists():
+    if Ledger.never_existed(path, key):
         if not init:
             raise ConfigError(
                 f"ledger_path={path}: no ledger there; on the site's first start add "
