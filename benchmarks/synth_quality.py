@@ -211,7 +211,7 @@ def run_cell(data: Path, columns: list[dict[str, Any]], synthesizer: dict[str, A
         "seed": SEED, "columns": columns, "checks": checks, "rows": rows,
     }
     if private:
-        raw["ledger"] = {"path": str(folder / "ledger.json"), "site": "bench",
+        raw["ledger"] = {"path": str(folder / "ledger.json"), "site": "bench", "init": True,
                          "budget": 100.0, "delta": DELTA, "accountant": "rdp"}
     cfg = validate_synth(raw)
     start = time.perf_counter()
